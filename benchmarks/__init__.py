@@ -1,0 +1,1 @@
+"""tmescope benchmarks (``make bench``)."""

@@ -1,0 +1,1 @@
+"""Command-line topics; each module exposes ``COMMANDS``."""

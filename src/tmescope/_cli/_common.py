@@ -1,0 +1,39 @@
+"""Shared pieces of the command-line topics: error handling and output folders."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from tmescope._errors import TmescopeError, TmescopeWarning
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Exit status for input the command refuses (bad file, bad value); 1 is left for crashes.
+EXIT_INPUT = 2
+
+
+def handle_errors(func: F) -> F:
+    """Turn tmescope's own errors into a one-line message and exit status 2, and show warnings plainly."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def _show(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+            prefix = "Warning" if issubclass(category, TmescopeWarning) else category.__name__
+            click.echo(f"{prefix}: {message}", err=True)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", TmescopeWarning)
+            warnings.showwarning = _show
+            try:
+                return func(*args, **kwargs)
+            except TmescopeError as exc:
+                click.echo(f"Error: {exc}", err=True)
+                sys.exit(EXIT_INPUT)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,5 @@
+"""tmescope.io."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,5 @@
+"""tmescope.report."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
