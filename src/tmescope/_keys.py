@@ -18,3 +18,29 @@ LAYER_LOG2 = "log2"
 OBSM_SCORES = "scores_{method}"
 #: ``uns`` entry with per-set gene coverage of the last scoring run: ``uns["coverage_<method>"]``.
 UNS_COVERAGE = "coverage_{method}"
+
+# --- bulk composition -------------------------------------------------------------------------
+#: ``obsm`` DataFrame: stromal_score, immune_score, estimate_score, purity (ESTIMATE).
+OBSM_ESTIMATE = "estimate"
+#: ``obsm`` DataFrame: MCP-counter-style marker abundance per cell population.
+OBSM_MCP = "mcp_counter"
+#: ``obsm`` DataFrames of the deconvolution: fractions and their bootstrap interval bounds.
+OBSM_FRACTIONS = "fractions"
+OBSM_FRACTIONS_LOW = "fractions_ci_low"
+OBSM_FRACTIONS_HIGH = "fractions_ci_high"
+#: ``obs`` columns: goodness of fit of the deconvolution per sample, and a poor-fit flag.
+OBS_FIT = "deconvolution_fit"
+OBS_FIT_FLAG = "deconvolution_flag"
+
+# --- subtypes and profile ---------------------------------------------------------------------
+#: ``obs`` categorical: TME subtype (IE/F, IE, F, D) and its confidence (neighbour vote share or cluster quality).
+OBS_SUBTYPE = "tme_subtype"
+OBS_SUBTYPE_CONFIDENCE = "tme_subtype_confidence"
+#: ``obsm`` DataFrame: the 29 functional signatures after median/MAD scaling in the cohort or reference.
+OBSM_SUBTYPE_SCALED = "tme_subtype_scaled"
+#: ``uns`` dict: subtype method, reference name, k, and ``nearest`` (tidy table of nearest reference cases).
+UNS_SUBTYPE = "tme_subtype"
+#: ``obs`` categorical: bulk immune-phenotype proxy (inflamed / excluded / desert).
+OBS_IMMUNE_PHENOTYPE = "immune_phenotype"
+#: ``obsm`` DataFrame: 2-D embedding of samples for the report.
+OBSM_EMBEDDING = "X_tme_embedding"

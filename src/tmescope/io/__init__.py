@@ -1,5 +1,21 @@
-"""tmescope.io."""
+"""Readers, writers and the tidy feature table."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from tmescope.io._features import (
+    FEATURE_COLUMNS,
+    feature_name,
+    features_from_frame,
+    normalize_features,
+    read_features,
+    write_features,
+)
+
+__all__ = [
+    "FEATURE_COLUMNS",
+    "feature_name",
+    "features_from_frame",
+    "normalize_features",
+    "read_features",
+    "write_features",
+]
