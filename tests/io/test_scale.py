@@ -1,0 +1,111 @@
+"""Scale detection and conversion on real and constructed matrices."""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+
+from tmescope._errors import AutoFixWarning, ScaleError
+from tmescope.io import as_scale, detect_scale
+from tmescope.io._scale import is_uncertain, parse_scale
+
+
+@pytest.fixture(scope="module")
+def liu_log(reference_dir):
+    frame = pd.read_csv(reference_dir / "icb_liu2019_melanoma_pd1" / "expression_log2tpm.tsv.gz", sep="\t", index_col=0)
+    return frame.to_numpy(dtype=np.float64).T
+
+
+@pytest.fixture(scope="module")
+def racle_tpm(reference_dir):
+    frame = pd.read_csv(reference_dir / "epic" / "racle2017_melanoma_LN_expression_TPM.tsv", sep="\t", index_col=0)
+    return frame.to_numpy(dtype=np.float64).T
+
+
+def test_liu_is_log2_with_pseudocount_0001(liu_log):
+    r = detect_scale(liu_log)
+    assert (r.scale, r.pseudocount) == ("log2", 0.001)
+    assert "-9.966" in r.evidence
+    assert not is_uncertain(r)
+
+
+def test_racle_tpm_is_linear_and_its_log2_is_log2(racle_tpm):
+    assert detect_scale(racle_tpm).scale == "linear"
+    r = detect_scale(np.log2(racle_tpm + 1))
+    assert (r.scale, r.pseudocount) == ("log2", 1.0)
+
+
+def test_ln_and_log10_are_log_other(racle_tpm, liu_log):
+    assert detect_scale(np.log(racle_tpm + 1)).scale == "log_other"
+    assert detect_scale(np.log10(racle_tpm + 1)).scale == "log_other"
+    lin = np.clip(2.0**liu_log - 0.001, 0, None)
+    r = detect_scale(np.log(lin + 0.001))
+    assert r.scale == "log_other"
+    assert "ln" in r.evidence
+
+
+def test_linear_marker_subset_with_max_40_is_not_log(liu_log):
+    # Case 20: a linear TPM subset whose maximum is 40 must not be read as log (the "max < 50" rule would).
+    lin = np.clip(2.0**liu_log - 0.001, 0, None)
+    low = np.flatnonzero((lin.max(axis=0) <= 40) & (lin.max(axis=0) > 5))[:20]
+    sub = lin[:, low]
+    sub = sub / sub.max() * 40
+    assert detect_scale(sub).scale == "linear"
+
+
+def test_zscores_are_centered(liu_log):
+    z = (liu_log - liu_log.mean(axis=0)) / (liu_log.std(axis=0) + 1e-9)
+    assert detect_scale(z).scale == "centered"
+
+
+def test_few_small_negatives_do_not_change_the_scale(racle_tpm):
+    x = racle_tpm.copy()
+    x[0, :5] = -0.01
+    r = detect_scale(x)
+    assert r.scale == "linear"
+    assert "5 small negative" in r.evidence
+
+
+def test_integer_counts(rng):
+    counts = rng.poisson(50, size=(4, 500)).astype(float)
+    assert detect_scale(counts).scale == "counts"
+
+
+def test_parse_scale():
+    assert parse_scale("log2(x+1)") == ("log2", 1.0, 2.0)
+    assert parse_scale("TPM").scale == "linear"
+    with pytest.raises(ValueError, match="base"):
+        parse_scale("log(x+1)")
+
+
+def _adata(x, **info):
+    a = ad.AnnData(np.asarray(x, dtype=np.float32))
+    a.uns["tmescope_input"] = {"scale_source": "detected", **info}
+    return a
+
+
+def test_as_scale_unlogs_with_a_warning():
+    a = _adata([[np.log2(1.001), np.log2(0.001)]], scale="log2", pseudocount=0.001, log_base=2.0)
+    with pytest.warns(AutoFixWarning, match="un-logged"):
+        out = as_scale(a, "linear", method="demo")
+    np.testing.assert_allclose(out, [[1.0, 0.0]], atol=1e-6)
+
+
+def test_as_scale_refuses_centered_naming_the_method():
+    a = _adata([[0.5, -0.5]], scale="centered", pseudocount=None, log_base=None)
+    with pytest.raises(ScaleError, match=r"mymethod .*centred"):
+        as_scale(a, "linear", method="mymethod")
+
+
+def test_as_scale_refuses_undeclared_log_other():
+    a = _adata([[1.0, 2.0]], scale="log_other", pseudocount=1.0, log_base=None)
+    with pytest.raises(ScaleError, match=r"ln\(x\+1\)"):
+        as_scale(a, "linear", method="m")
+
+
+def test_as_scale_refuses_negative_linear():
+    a = _adata([[1.0, -2.0]], scale="linear", pseudocount=None, log_base=None)
+    with pytest.raises(ScaleError, match="1 negative value"):
+        as_scale(a, "log2p1", method="m")
