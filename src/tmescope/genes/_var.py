@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -168,6 +169,14 @@ def harmonize_var(
             keep.append(i)
             keys.append(q.strip())
     n_dropped = adata.n_vars - len(keep)
+    if not keep:
+        where = f" in {source}" if source else ""
+        msg = (
+            f"None of the {adata.n_vars} gene identifiers{where} maps to an approved HGNC symbol "
+            f"(first: {', '.join(original[:5])}). Check that var_names hold human gene symbols, Ensembl or Entrez "
+            "IDs, or pass drop_unmapped=False to keep them."
+        )
+        raise InputError(msg)
     keep_idx = np.asarray(keep, dtype=np.intp)
     codes, uniques = _group_codes(keys)
     n_groups = len(uniques)
@@ -175,7 +184,7 @@ def harmonize_var(
     groups: dict[int, list[str]] = {}
     for pos, c in enumerate(codes):
         groups.setdefault(int(c), []).append(original[keep_idx[pos]])
-    dup = [f"{uniques[c]} ({', '.join(v)})" for c, v in groups.items() if len(v) > 1]
+    dup = [f"{uniques[c]} (from {', '.join(v)})" for c, v in groups.items() if len(v) > 1]
     if dup:
         where = f" in {source}" if source else ""
         autofix(
@@ -186,25 +195,11 @@ def harmonize_var(
             details={"rule": duplicates},
         )
 
-    target = adata.copy() if copy else adata
-    means = None
-    if duplicates == "max_mean" and dup and target.X is not None:
-        means = _column_means(target.X)[keep_idx]
-    sel = keep_idx[representatives(means, codes, n_groups)]
-    new_x = None
-    new_layers: dict[str, Any] = {}
-    if dup and duplicates in ("mean", "sum"):
-        if target.X is not None:
-            new_x = aggregate_columns(target.X[:, keep_idx], codes, n_groups, duplicates)
-        for name, layer in target.layers.items():
-            new_layers[name] = aggregate_columns(layer[:, keep_idx], codes, n_groups, duplicates)
-    # Group g is at position g of rep, so ``sel`` lists one column per group in code order.
-    target._inplace_subset_var(sel)
-    if new_x is not None:
-        target.X = new_x
-    for name, layer in new_layers.items():
-        target.layers[name] = layer
-    target.var_names = pd.Index(uniques, dtype=object)
+    with warnings.catch_warnings():
+        # The input may have duplicated names (that is what is being fixed); anndata warns on every copy of it.
+        warnings.filterwarnings("ignore", message="Variable names are not unique")
+        target = adata.copy() if copy else adata
+        _apply(target, keep_idx, codes, uniques, duplicates, aggregate=bool(dup))
     target.var[VAR_ORIGINAL_IDS] = ["|".join(groups[c]) for c in range(n_groups)]
 
     summary = mapping.summary()
@@ -215,3 +210,28 @@ def harmonize_var(
         target.uns[UNS_INPUT] = uns_input
     uns_input[UNS_GENE_MAPPING] = summary
     return target if copy else None
+
+
+def _apply(
+    target: AnnData, keep_idx: np.ndarray, codes: np.ndarray, uniques: list[str], rule: str, *, aggregate: bool
+) -> None:
+    """Reduce ``target`` in place to one column per group (group order), combining duplicates by ``rule``."""
+    n_groups = len(uniques)
+    means = None
+    if rule == "max_mean" and aggregate and target.X is not None:
+        means = _column_means(target.X)[keep_idx]
+    # representatives() returns one column per group in group order, so ``sel`` lines up with ``uniques``.
+    sel = keep_idx[representatives(means, codes, n_groups)]
+    new_x = None
+    new_layers: dict[str, Any] = {}
+    if aggregate and rule in ("mean", "sum"):
+        if target.X is not None:
+            new_x = aggregate_columns(target.X[:, keep_idx], codes, n_groups, rule)
+        for name, layer in target.layers.items():
+            new_layers[name] = aggregate_columns(layer[:, keep_idx], codes, n_groups, rule)
+    target._inplace_subset_var(sel)
+    if new_x is not None:
+        target.X = new_x
+    for name, layer in new_layers.items():
+        target.layers[name] = layer
+    target.var_names = pd.Index(uniques, dtype=object)
