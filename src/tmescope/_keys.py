@@ -44,3 +44,9 @@ UNS_SUBTYPE = "tme_subtype"
 OBS_IMMUNE_PHENOTYPE = "immune_phenotype"
 #: ``obsm`` DataFrame: 2-D embedding of samples for the report.
 OBSM_EMBEDDING = "X_tme_embedding"
+#: ``obsm`` DataFrame: raw (unnormalised ssGSEA) scores of the 29 TME-subtype signatures.
+OBSM_SUBTYPE_SCORES = "scores_bagaev2021"
+#: ``obsm`` DataFrame: bulk immune-phenotype signals (CD8 and stromal/TGF-β) and their scaled values.
+OBSM_IMMUNE_PHENOTYPE = "immune_phenotype"
+#: ``uns`` dict: immune-phenotype rule, genes used, reference and the note that it is a bulk proxy.
+UNS_IMMUNE_PHENOTYPE = "immune_phenotype"
