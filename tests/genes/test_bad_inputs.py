@@ -271,18 +271,18 @@ def test_case16_every_dual_string_stays_approved(hgnc_lookup: pd.DataFrame):
 
 def test_case17_mouse_case_error(case17_mouse):
     assert detect_id_type(case17_mouse).species_hint == "mouse"
-    with pytest.raises(InputError, match="look like mouse") as exc:
+    with pytest.raises(InputError, match="looks like mouse") as exc:
         harmonize(case17_mouse, source="mouse.tsv")
     assert "Cd8a" in str(exc.value)
     assert "mouse.tsv" in str(exc.value)
-    with pytest.raises(InputError, match="look like mouse"):
+    with pytest.raises(InputError, match="looks like mouse"):
         harmonize_var(make_adata(case17_mouse))
 
 
 def test_case17_mouse_ensembl_error():
     ids = ["ENSMUSG00000053977", "ENSMUSG00000026395", "ENSMUSG00000015437"]
     assert detect_id_type(ids).species_hint == "mouse"
-    with pytest.raises(InputError, match="look like mouse"):
+    with pytest.raises(InputError, match="looks like mouse"):
         harmonize(ids)
 
 

@@ -417,7 +417,7 @@ def harmonize(ids: Iterable[Any], *, id_type: str = "auto", source: str = "") ->
     if report.species_hint == "mouse":
         examples = [s for s in present if _looks_mouse(s, t) or s.upper().startswith("ENSMUSG")]
         msg = (
-            f"Gene identifiers{where} look like mouse genes ({format_items(examples)}); tmescope's gene tables are "
+            f"The gene list{where} looks like mouse genes ({format_items(examples)}); tmescope's gene tables are "
             "human (HGNC). Map mouse genes to human orthologs first (e.g. with an ortholog table), or correct the "
             "identifiers if they are human symbols in the wrong case."
         )
