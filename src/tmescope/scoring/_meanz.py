@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
 from tmescope._errors import InputError
@@ -12,6 +13,29 @@ from tmescope.scoring._kernels import check_matrix, pack_sets
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _mean_z(
+    X: np.ndarray, idx: np.ndarray, offsets: np.ndarray, mean: np.ndarray, inv_sd: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    # one plain sequential sum per (observation, set): the result cannot depend on how rows are chunked
+    n_obs = X.shape[0]
+    n_sets = offsets.size - 1
+    out = np.empty((n_obs, n_sets), dtype=np.float64)
+    for i in numba.prange(n_obs):
+        for j in range(n_sets):
+            a = offsets[j]
+            b = offsets[j + 1]
+            if b == a:
+                out[i, j] = np.nan
+                continue
+            tot = 0.0
+            for k in range(a, b):
+                g = idx[k]
+                tot += (X[i, g] - mean[g]) * inv_sd[g]
+            out[i, j] = tot / (b - a)
+    return out
 
 
 def gene_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,13 +98,5 @@ def mean_z(
         msg = f"`mean` and `std` must have one value per gene ({n_genes}); received {mean.shape} and {std.shape}."
         raise InputError(msg)
     idx, offsets = pack_sets(gene_sets, n_genes)
-    safe = np.where(std > 0, std, 1.0)
-    out = np.full((arr.shape[0], offsets.size - 1), np.nan)
-    for j in range(offsets.size - 1):
-        cols = idx[offsets[j] : offsets[j + 1]]
-        if cols.size == 0:
-            continue
-        z = (arr[:, cols] - mean[cols]) / safe[cols]
-        z[:, std[cols] <= 0] = 0.0
-        out[:, j] = z.mean(axis=1)
-    return out
+    inv = np.where(std > 0, 1.0 / np.where(std > 0, std, 1.0), 0.0)
+    return _mean_z(arr, idx, offsets, mean, inv)

@@ -182,12 +182,14 @@ def score_signatures(
         )
         raise InputError(msg)
 
+    X = _matrix(adata, layer)
     gene_sets = _resolve_sets(sets)
     if not gene_sets:
         msg = "No gene sets to score: `sets` selected nothing."
         raise InputError(msg)
     if copy:
         adata = adata.copy()
+        X = _matrix(adata, layer)
     obsm_key = key_added or _keys.OBSM_SCORES.format(method=method)
     cov_key = _keys.UNS_COVERAGE.format(method=key_added or method)
 
@@ -204,7 +206,6 @@ def score_signatures(
         )
 
     keep = [n for n in gene_sets if n not in set(low)]
-    X = _matrix(adata, layer)
     n_obs, n_genes = X.shape
     pos = pd.Series(np.arange(n_genes), index=adata.var_names)
     index_sets = [pos.reindex(list(gene_sets[n].genes)).dropna().to_numpy(dtype=np.int64) for n in keep]
@@ -238,8 +239,9 @@ def _run(X: Any, index_sets: list[np.ndarray], *, method: str, chunk_size: int, 
         remap[cols] = np.arange(cols.size)
         local = [remap[s] for s in index_sets]
         mean, std = _cohort_stats(X, cols)
-        for lo, hi in progress(bounds, total=len(bounds), desc="mean_z"):
-            out[lo:hi] = mean_z(_dense_rows(X, lo, hi, cols), local, mean=mean, std=std)
+        with numba_threads(n_jobs):
+            for lo, hi in progress(bounds, total=len(bounds), desc="mean_z"):
+                out[lo:hi] = mean_z(_dense_rows(X, lo, hi, cols), local, mean=mean, std=std)
         return out
     idx, offsets = pack_sets(index_sets, n_genes)
     with numba_threads(n_jobs):
