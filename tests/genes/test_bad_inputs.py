@@ -92,6 +92,7 @@ def test_case10_aggregation_recorded_in_provenance(case10_duplicate):
     fix = next(f for f in prov.fixes if f["step"] == "genes.aggregate_duplicates")
     assert fix["rule"] == "sum"
     assert fix["n_items"] == 1
+    assert prov.resources["gene_table"]["hgnc_snapshot"] == "2024-07-23"
 
 
 # --- 11: case duplicates, white space ------------------------------------------------------------------

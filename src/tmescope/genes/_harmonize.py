@@ -13,6 +13,7 @@ import pandas as pd
 
 from tmescope._errors import InputError, InputTypeError, TmescopeWarning
 from tmescope._logging import autofix, format_items, logger, warn
+from tmescope._provenance import current as current_provenance
 from tmescope.genes._tables import KIND_PRIORITY, Tables, snapshot, tables
 
 if TYPE_CHECKING:
@@ -474,6 +475,9 @@ def harmonize(ids: Iterable[Any], *, id_type: str = "auto", source: str = "") ->
         other_meaning=tuple(sorted({c for c in present if c in t.approved and _other_meanings(c, t)})),
     )
     _emit(mapping, trimmed, missing, t)
+    prov = current_provenance()
+    if prov is not None:
+        prov.add_resource("gene_table", snapshot())
     return mapping
 
 
