@@ -1,10 +1,127 @@
-"""Command-line commands of the `signatures` topic."""
+"""Command-line commands of the `signatures` topic: ``tmescope signatures list|show|export``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from pathlib import Path
 
-if TYPE_CHECKING:
-    import click
+import click
 
-COMMANDS: list[click.Command] = []
+from tmescope._cli._common import handle_errors
+from tmescope._errors import InputError
+
+
+@click.group("signatures")
+def signatures_group() -> None:
+    """Browse and export the built-in, cited gene-set library."""
+
+
+@signatures_group.command("list")
+@click.option("--collection", default=None, help="Only this collection (e.g. bagaev2021, hallmark, caf).")
+@click.option("--category", default=None, help="Only this category (e.g. caf_state, immune_effector).")
+@click.option("--search", default=None, help="Text in the name, description or citation, or a gene symbol.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "tsv", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@handle_errors
+def list_command(collection: str | None, category: str | None, search: str | None, fmt: str) -> None:
+    """List the library's gene sets (name, collection, category, size, citation)."""
+    from tmescope import signatures
+
+    df = signatures.list_sets(collection=collection, category=category, search=search)
+    if fmt == "tsv":
+        click.echo(df.to_csv(sep="\t", index=False), nl=False)
+    elif fmt == "json":
+        click.echo(df.to_json(orient="records", indent=1, force_ascii=False))
+    else:
+        author = df["citation"].str.extract(r"^([^\s,.]+)", expand=False).fillna("")
+        year = df["citation"].str.extract(r"((?:19|20)\d{2})", expand=False).fillna("")
+        view = df[["name", "collection", "category", "n_genes"]].assign(reference=author + " " + year, doi=df["doi"])
+        click.echo(view.to_string(index=False))
+        click.echo(f"\n{len(df)} set(s); library version {signatures.LIBRARY_VERSION}")
+
+
+@signatures_group.command("show")
+@click.argument("name")
+@handle_errors
+def show_command(name: str) -> None:
+    """Show one gene set: description, citation, DOI, source, licence and genes."""
+    from tmescope import signatures
+
+    gs = signatures.get(name)
+    for field in ("name", "collection", "category", "description", "citation", "doi", "source", "licence"):
+        click.echo(f"{field:<12}{getattr(gs, field)}")
+    click.echo(f"{'genes':<12}{len(gs.genes)}: {' '.join(gs.genes)}")
+
+
+@signatures_group.command("export")
+@click.option("--collection", default=None, help="Export only this collection.")
+@click.option("--name", "names", multiple=True, help="Export this set (repeat for several).")
+@click.option(
+    "--gmt",
+    "extra",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    multiple=True,
+    help="Also include the sets of this GMT file (repeatable).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["gmt", "tsv", "json"]),
+    default=None,
+    help="Output format (default: from the file extension, else gmt).",
+)
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output file.")
+@handle_errors
+def export_command(
+    collection: str | None, names: tuple[str, ...], extra: tuple[Path, ...], fmt: str | None, out: Path
+) -> None:
+    """Write gene sets to a GMT, TSV (one row per set and gene) or JSON file with their citations."""
+    from tmescope import signatures
+    from tmescope._provenance import atomic_path
+
+    sets = signatures.get_sets(list(names) or None, collection=collection)
+    for path in extra:
+        sets.update(signatures.read_gmt(path))
+    if not sets:
+        msg = "No gene sets selected; check --collection and --name (see `tmescope signatures list`)."
+        raise InputError(msg)
+    fmt = fmt or {".tsv": "tsv", ".json": "json"}.get(out.suffix.lower(), "gmt")
+    if fmt == "gmt":
+        signatures.write_gmt(sets, out)
+    else:
+        rows = [
+            {
+                "name": s.name,
+                "collection": s.collection,
+                "category": s.category,
+                "description": s.description,
+                "citation": s.citation,
+                "doi": s.doi,
+                "source": s.source,
+                "licence": s.licence,
+                "genes": list(s.genes),
+            }
+            for s in sets.values()
+        ]
+        with atomic_path(out) as tmp:
+            if fmt == "json":
+                payload = {"library_version": signatures.LIBRARY_VERSION, "sets": rows}
+                tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            else:
+                lines = ["set\tgene\tcollection\tcitation\tdoi"]
+                lines += [
+                    f"{r['name']}\t{g}\t{r['collection']}\t{r['citation']}\t{r['doi']}"
+                    for r in rows
+                    for g in r["genes"]
+                ]
+                tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    click.echo(f"Wrote {len(sets)} gene set(s) to {out} ({fmt}).")
+
+
+COMMANDS: list[click.Command] = [signatures_group]

@@ -98,3 +98,4 @@ def write_gmt(sets: Any, path: str | os.PathLike[str]) -> None:
         lines.append("\t".join([name, desc, *s.genes]))
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    Path(path).chmod(0o644)  # the temporary file was private; the GMT is meant to be shared
