@@ -59,7 +59,7 @@ def test_values_are_kept_as_given(tmp_path):
 def test_transposed_table_is_refused_with_a_hint(tmp_path):
     p = tmp_path / "t.tsv"
     p.write_text("sample\tCD8A\tPTPRC\tGZMB\nS1\t1\t2\t3\nS2\t4\t5\t6\n")
-    with pytest.raises(InputError, match="transposed.*orientation='samples_x_genes'"):
+    with pytest.raises(InputError, match=r"transposed.*orientation='samples_x_genes'"):
         read_expression(p)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TmescopeWarning)

@@ -376,6 +376,10 @@ def read_expression(
         outer.inputs.append(
             {"role": "expression", "path": str(path), "bytes": path.stat().st_size, "sha256": info["sha256"]}
         )
+        if harmonize:
+            from tmescope.genes import snapshot
+
+            outer.add_resource("genes", snapshot())
     return adata
 
 
@@ -398,6 +402,7 @@ def _read(
     fmt = sniffed.format
     orient_evidence = ""
     rates: dict[str, float] = {}
+    obs_annotations: pd.DataFrame | None = None
     if fmt == "h5ad":
         adata = _read_h5ad(path, budget=budget)
         samples = _check_labels([str(s) for s in adata.obs_names], what="sample", path=path)
@@ -420,6 +425,7 @@ def _read(
             orient = "genes_x_samples"
         else:
             orient = "samples_x_genes"
+            obs_annotations = adata.obs.copy()
         orient_evidence = (
             f"h5ad (AnnData keeps samples in obs); {100 * rates['var']:.0f}% of var_names are gene identifiers"
         )
@@ -508,6 +514,8 @@ def _read(
 
     var = pd.DataFrame(index=pd.Index(genes, dtype=object))
     obs = pd.DataFrame(index=pd.Index(samples, dtype=object))
+    if obs_annotations is not None and obs_annotations.shape[1]:
+        obs = obs_annotations.set_axis(obs.index, axis=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # duplicated var names are aggregated just below
         adata = AnnData(X=X.astype(np.float32), obs=obs, var=var)
