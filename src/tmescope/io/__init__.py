@@ -10,19 +10,26 @@ from tmescope.io._features import (
     read_features,
     write_features,
 )
+from tmescope.io._clinical import STANDARD_COLUMNS, match_samples, normalize_id, read_clinical
 from tmescope.io._read import read_expression
 from tmescope.io._scale import ScaleReport, as_scale, detect_scale, parse_scale
+from tmescope.io._write import write_h5ad
 
 __all__ = [
     "FEATURE_COLUMNS",
+    "STANDARD_COLUMNS",
     "ScaleReport",
     "as_scale",
     "detect_scale",
     "feature_name",
     "features_from_frame",
+    "match_samples",
     "normalize_features",
+    "normalize_id",
     "parse_scale",
+    "read_clinical",
     "read_expression",
     "read_features",
     "write_features",
+    "write_h5ad",
 ]
