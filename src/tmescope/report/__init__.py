@@ -1,5 +1,11 @@
-"""tmescope.report."""
+"""The HTML report of a TME profile: a cohort overview and one page per sample, readable offline.
+
+:func:`write_report` assembles the figures of :mod:`tmescope.pl` from what the analyses stored in the
+profile AnnData and the tidy feature table; it computes nothing itself.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from tmescope.report._write import write_report
+
+__all__ = ["write_report"]

@@ -1,0 +1,700 @@
+"""Assemble the HTML report: a cohort overview page and one page per sample."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.resources
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from tmescope import _keys
+from tmescope._errors import InputError, InputTypeError, MissingKeyError, TmescopeError
+from tmescope._progress import progress
+from tmescope._provenance import atomic_dir, output_file, package_version
+from tmescope.io import normalize_features
+from tmescope.pl import _data, _static
+from tmescope.pl import _figures as figs
+from tmescope.report import _html as h
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import plotly.graph_objects as go
+    from anndata import AnnData
+
+logger = logging.getLogger(__name__)
+
+#: Errors that mean "this part of the profile is absent or unusable": the figure is omitted with the reason.
+_SKIP = (TmescopeError, KeyError, ValueError, TypeError, IndexError)
+#: Subtype confidence below which a sample page shows a flag.
+LOW_CONFIDENCE = 0.5
+#: Plain-language meaning of the flags analyses write into the feature table.
+FLAG_MEANING = {
+    "low_coverage": "too few of the genes of this gene set were measured, so its score is less reliable",
+    "poor_fit": "the deconvolution did not explain this sample's expression well, so its cell fractions are uncertain",
+}
+PHENOTYPE_MEANING = {
+    "inflamed": "CD8 T-cell signal is high and not held back by stroma",
+    "excluded": "CD8 T-cell signal is present but a strong stromal (TGF-β) signal suggests T cells are kept out",
+    "desert": "little CD8 T-cell signal",
+}
+_FALSE_WORDS = {"", "ok", "false", "no", "none", "nan", "0", "pass", "good"}
+
+
+def _truthy_flag(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return bool(np.isfinite(value) and value != 0)
+    return str(value).strip().lower() not in _FALSE_WORDS
+
+
+@dataclass
+class _Report:
+    """Everything read once from the profile and shared by the pages."""
+
+    adata: AnnData
+    features: pd.DataFrame | None
+    title: str
+    static: bool
+    root: Path
+    samples: list[str]
+    pages: dict[str, str]
+    labels: pd.Series | None
+    generated: str
+    by_sample: dict[str, pd.DataFrame] = field(default_factory=dict)
+    nearest: dict[str, pd.DataFrame] = field(default_factory=dict)
+    methods_html: str = ""
+
+
+def _links(rep: _Report, prefix: str) -> dict[str, str]:
+    return {s: f"{prefix}{p}" for s, p in rep.pages.items()}
+
+
+def _check_outdir(outdir: Path) -> None:
+    if outdir.exists() and not outdir.is_dir():
+        msg = f"Report folder {outdir} exists and is a file; choose a folder path (it is created)."
+        raise InputError(msg)
+    if outdir.is_dir() and any(outdir.iterdir()) and not (outdir / "index.html").exists():
+        msg = (
+            f"Report folder {outdir} is not empty and holds no earlier report; it would be replaced as a whole. "
+            "Choose a new or empty folder, e.g. `<output>/report`."
+        )
+        raise InputError(msg)
+
+
+def _page_names(samples: list[str], root: Path) -> dict[str, str]:
+    names: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for s in samples:
+        name = output_file(root, s, ".html").name
+        low = name.lower()
+        if low in seen:
+            msg = (
+                f"Samples {seen[low]!r} and {s!r} would share the page file {name!r} (names differ only in case "
+                "or in characters that are unsafe in file names); make the sample IDs distinct."
+            )
+            raise InputError(msg)
+        seen[low] = s
+        names[s] = name
+    return names
+
+
+def _asset(name: str) -> str:
+    return importlib.resources.files("tmescope").joinpath("data", "report", name).read_text(encoding="utf-8")
+
+
+def _write_assets(tmp: Path) -> None:
+    from plotly.offline import get_plotlyjs
+
+    assets = tmp / "assets"
+    assets.mkdir()
+    (assets / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
+    for name in ("report.css", "report.js"):
+        (assets / name).write_text(_asset(name), encoding="utf-8")
+
+
+# --- cohort figures ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Figure:
+    name: str
+    heading: str
+    howto: str
+    plot: Callable[[AnnData], go.Figure]
+    still: Callable[..., list[Path]]
+
+
+_COHORT_FIGURES = (
+    _Figure(
+        "subtype_distribution",
+        "TME subtypes in this cohort",
+        "Each sample is assigned one of four tumour-microenvironment (TME) subtypes (Bagaev et al., Cancer Cell "
+        "2021): <b>IE/F</b> immune-enriched and fibrotic, <b>IE</b> immune-enriched, <b>F</b> fibrotic and "
+        "<b>D</b> immune-depleted. Bars count the samples of each subtype.",
+        figs.subtype_distribution,
+        _static.subtype_distribution,
+    ),
+    _Figure(
+        "composition_bars",
+        "Cell-type composition",
+        "One bar per sample; the coloured blocks are the estimated fractions of each cell type, adding up to "
+        "100%. Samples are grouped by subtype (strip on top). Click a bar to open that sample's page.",
+        figs.composition_bars,
+        _static.composition_bars,
+    ),
+    _Figure(
+        "signature_heatmap",
+        "Functional signatures",
+        "Rows are the 29 functional gene signatures that define the subtypes (immune cells, checkpoints, "
+        "fibroblasts, matrix, vessels, proliferation), columns are samples placed next to similar samples. "
+        "<b>Red</b> means higher than the cohort median, <b>blue</b> lower. The strip on top shows each sample's "
+        "subtype.",
+        figs.signature_heatmap,
+        _static.signature_heatmap,
+    ),
+    _Figure(
+        "embedding",
+        "Map of samples",
+        "Each dot is a sample, placed so that samples with similar signatures lie close together; colours are "
+        "subtypes. Faint dots, when shown, are the reference cases the subtypes were called against. Hover for the "
+        "sample name, click to open its page.",
+        figs.embedding,
+        _static.embedding,
+    ),
+)
+
+
+def _cohort_figure(rep: _Report, spec: _Figure, tmp: Path) -> str:
+    try:
+        fig = spec.plot(rep.adata)
+    except _SKIP as err:
+        logger.info("report: %s omitted: %s", spec.name, err)
+        return h.section(spec.name, spec.heading, h.omitted(spec.heading, str(err)), howto=spec.howto)
+    content = h.figure(fig, f"fig-{spec.name}", filename=spec.name)
+    if rep.static:
+        try:
+            files = spec.still(rep.adata, tmp / "figures" / spec.name)
+            content += h.downloads((p.suffix[1:].upper(), f"figures/{p.name}") for p in files)
+        except _SKIP as err:  # pragma: no cover - the interactive figure succeeded on the same data
+            logger.warning("report: static %s not written: %s", spec.name, err)
+    return h.section(spec.name, spec.heading, content, howto=spec.howto)
+
+
+# --- tables --------------------------------------------------------------------------------------------------
+
+
+def _obs_value(adata: AnnData, key: str, pos: int) -> Any:
+    if key not in adata.obs.columns:
+        return None
+    value = adata.obs[key].iloc[pos]
+    return None if pd.isna(value) else value
+
+
+def _sample_flags(rep: _Report, sample: str, pos: int) -> list[str]:
+    flags: list[str] = []
+    adata = rep.adata
+    label = rep.labels.iloc[pos] if rep.labels is not None else None
+    if label == _data.NO_SUBTYPE:
+        flags.append("No TME subtype was called for this sample.")
+    conf = _obs_value(adata, _keys.OBS_SUBTYPE_CONFIDENCE, pos)
+    if conf is not None and np.isfinite(float(conf)) and float(conf) < LOW_CONFIDENCE:
+        flags.append(
+            f"Low subtype confidence ({float(conf):.0%}): the nearest cases disagree about the subtype, "
+            "so treat it as borderline."
+        )
+    fit_flag = _obs_value(adata, _keys.OBS_FIT_FLAG, pos)
+    if _truthy_flag(fit_flag):
+        fit = _obs_value(adata, _keys.OBS_FIT, pos)
+        detail = f" (fit {h.fmt(fit)})" if fit is not None else ""
+        flags.append(f"Poor deconvolution fit{detail}: the cell-type fractions of this sample are uncertain.")
+    rows = rep.by_sample.get(sample)
+    if rows is not None and not rows.empty:
+        flagged = rows.loc[rows["flag"] != ""]
+        for flag, group in flagged.groupby("flag", sort=True):
+            names = ", ".join(group["feature"].astype(str).tolist()[:12])
+            more = f" and {len(group) - 12} more" if len(group) > 12 else ""
+            meaning = FLAG_MEANING.get(str(flag), "")
+            flags.append(
+                f"<b>{h.e(flag)}</b> on {len(group)} feature(s): {h.e(names)}{more}"
+                + (f" — {h.e(meaning)}." if meaning else ".")
+            )
+    return flags
+
+
+def _flag_list(flags: list[str], *, none: str) -> str:
+    if not flags:
+        return f'<p class="noflags">{h.e(none)}</p>'
+    # Flags built above escape their own user-derived text; some carry <b> markup.
+    return '<ul class="flags">' + "".join(f"<li>{f if '<b>' in f else h.e(f)}</li>" for f in flags) + "</ul>"
+
+
+def _methods(adata: AnnData) -> str:
+    rows: list[dict[str, str]] = []
+    runs = adata.uns.get(_keys.UNS_RUNS)
+    if isinstance(runs, dict):
+        for name, info in runs.items():
+            if isinstance(info, dict):
+                rest = {k: v for k, v in info.items() if k not in ("method", "version", "versions")}
+                version = info.get("version", info.get("versions", ""))
+                rows.append(
+                    {
+                        "analysis": str(name),
+                        "method": h.describe(info.get("method", "")),
+                        "version": h.describe(version),
+                        "parameters": h.describe(rest.get("params", rest) if len(rest) == 1 else rest),
+                    }
+                )
+            else:
+                rows.append({"analysis": str(name), "method": h.describe(info), "version": "", "parameters": ""})
+    sub = adata.uns.get(_keys.UNS_SUBTYPE)
+    if isinstance(sub, dict) and not any(r["analysis"] == "classify_subtype" for r in rows):
+        params = {k: sub[k] for k in ("reference", "k", "clip", "seed", "threshold") if k in sub}
+        rows.append(
+            {
+                "analysis": "TME subtype",
+                "method": h.describe(sub.get("method", "")),
+                "version": "",
+                "parameters": h.describe(params),
+            }
+        )
+    parts = []
+    if rows:
+        parts.append(h.table(pd.DataFrame(rows)))
+    else:
+        parts.append(h.omitted("Methods table", f"`adata.uns[{_keys.UNS_RUNS!r}]` holds no record of the analyses."))
+    inp = adata.uns.get(_keys.UNS_INPUT)
+    if isinstance(inp, dict) and inp:
+        frame = pd.DataFrame({"input check": list(map(str, inp)), "result": [h.describe(v) for v in inp.values()]})
+        parts.append("<h3>What the readers detected and fixed</h3>" + h.table(frame))
+    versions = {
+        name: package_version(name) or "–"
+        for name in ("tmescope", "numpy", "pandas", "anndata", "plotly", "matplotlib")
+    }
+    parts.append(
+        '<p class="downloads">Report made with '
+        + ", ".join(f"{h.e(k)} {h.e(v)}" for k, v in versions.items())
+        + ".</p>"
+    )
+    return "\n".join(parts)
+
+
+def _coverage_table(adata: AnnData) -> pd.DataFrame | None:
+    """Gene sets scored with incomplete gene coverage, lowest first (as stored by the scoring)."""
+    for key in sorted(k for k in adata.uns if str(k).startswith("coverage_")):
+        cov = _data.as_table(adata.uns[key])
+        if cov is None or cov.empty:
+            continue
+        cols = {str(c).lower(): c for c in cov.columns}
+        frac_col = next((cols[c] for c in cols if "frac" in c or c == "coverage"), None)
+        if frac_col is None:
+            continue
+        frac = pd.to_numeric(cov[frac_col], errors="coerce")
+        low = cov.loc[frac < 1].assign(_f=frac[frac < 1]).sort_values("_f", kind="stable").head(30)
+        if low.empty:
+            continue
+        out = pd.DataFrame({"gene set": low.index.astype(str), "scoring": str(key).removeprefix("coverage_")})
+        for c in low.columns:
+            if c != "_f":
+                out[str(c)] = low[c].to_numpy()
+        return out.reset_index(drop=True)
+    return None
+
+
+def _samples_table(rep: _Report) -> str:
+    adata = rep.adata
+    rows = []
+    for pos, s in enumerate(rep.samples):
+        label = rep.labels.iloc[pos] if rep.labels is not None else ""
+        nflags = len(_sample_flags(rep, s, pos))
+        rows.append(
+            {
+                "sample": f'<a href="samples/{h.e(rep.pages[s])}">{h.e(s)}</a>',
+                "TME subtype": h.badge(label, _data.subtype_color(label)) if label else "–",
+                "confidence": h.fmt(_obs_value(adata, _keys.OBS_SUBTYPE_CONFIDENCE, pos), percent=True),
+                "immune phenotype": h.e(h.fmt(_obs_value(adata, _keys.OBS_IMMUNE_PHENOTYPE, pos))),
+                "deconvolution fit": h.fmt(_obs_value(adata, _keys.OBS_FIT, pos)),
+                "flags": "⚠ " + str(nflags) if nflags else "",
+            }
+        )
+    frame = pd.DataFrame(rows)
+    return h.table(frame, numeric=("confidence", "deconvolution fit"), raw_html=("sample", "TME subtype"), wrap=True)
+
+
+def _cohort_flags(rep: _Report) -> str:
+    items: list[str] = []
+    adata = rep.adata
+    if _keys.OBS_FIT_FLAG in adata.obs.columns:
+        poor = [s for pos, s in enumerate(rep.samples) if _truthy_flag(_obs_value(adata, _keys.OBS_FIT_FLAG, pos))]
+        if poor:
+            links = ", ".join(f'<a href="samples/{h.e(rep.pages[s])}">{h.e(s)}</a>' for s in poor[:30])
+            items.append(
+                f"<b>Poor deconvolution fit</b> in {len(poor)} sample(s): {links}{' …' if len(poor) > 30 else ''}"
+            )
+    if _keys.OBS_SUBTYPE_CONFIDENCE in adata.obs.columns:
+        conf = pd.to_numeric(adata.obs[_keys.OBS_SUBTYPE_CONFIDENCE], errors="coerce").to_numpy()
+        low = [s for s, c in zip(rep.samples, conf, strict=True) if np.isfinite(c) and c < LOW_CONFIDENCE]
+        if low:
+            links = ", ".join(f'<a href="samples/{h.e(rep.pages[s])}">{h.e(s)}</a>' for s in low[:30])
+            items.append(
+                f"<b>Low subtype confidence</b> (below {LOW_CONFIDENCE:.0%}) in {len(low)} sample(s): {links}"
+                + (" …" if len(low) > 30 else "")
+            )
+    if rep.features is not None and not rep.features.empty:
+        flagged = rep.features.loc[rep.features["flag"] != ""]
+        for flag, group in flagged.groupby("flag", sort=True):
+            meaning = FLAG_MEANING.get(str(flag), "")
+            feats = ", ".join(sorted(group["feature"].astype(str).unique())[:10])
+            items.append(
+                f"<b>{h.e(flag)}</b>: {group['sample'].nunique()} sample(s), features {h.e(feats)}"
+                + (f" — {h.e(meaning)}." if meaning else ".")
+            )
+    html = _flag_list(items, none="No quality flags in this cohort.")
+    cov = _coverage_table(adata)
+    if cov is not None:
+        html += (
+            "<details><summary>Gene sets scored with incomplete gene coverage "
+            f"({len(cov)} shown)</summary>{h.table(cov, numeric=[c for c in cov.columns if c not in ('gene set', 'scoring')])}"
+            "</details>"
+        )
+    return html
+
+
+# --- pages ---------------------------------------------------------------------------------------------------
+
+
+def _index_page(rep: _Report, tmp: Path) -> str:
+    adata = rep.adata
+    n = adata.n_obs
+    toc = (
+        '<nav class="toc">'
+        + "".join(
+            f'<a href="#{a}">{t}</a>'
+            for a, t in (
+                ("subtype_distribution", "Subtypes"),
+                ("composition_bars", "Composition"),
+                ("signature_heatmap", "Signatures"),
+                ("embedding", "Map of samples"),
+                ("samples", "Samples"),
+                ("flags", "Quality flags"),
+                ("methods", "Methods"),
+            )
+        )
+        + "</nav>"
+    )
+    sub = adata.uns.get(_keys.UNS_SUBTYPE, {})
+    ref = sub.get("reference", "") if isinstance(sub, dict) else ""
+    how = (
+        f"called against the reference cohort <b>{h.e(ref)}</b>"
+        if ref
+        else "called within this cohort"
+        if isinstance(sub, dict) and sub
+        else ""
+    )
+    lead = f'<p class="lead">{n} sample(s). TME subtypes {how}.</p>' if how else f'<p class="lead">{n} sample(s).</p>'
+    body = [f"<h1>{h.e(rep.title)}</h1>", lead, toc]
+    body += [_cohort_figure(rep, spec, tmp) for spec in _COHORT_FIGURES]
+    body.append(
+        h.section(
+            "samples",
+            "Samples",
+            _samples_table(rep) if rep.samples else h.omitted("Sample list", "The profile holds no samples."),
+            howto="Open a sample's page for its subtype, composition and every measured feature.",
+        )
+    )
+    body.append(
+        h.section(
+            "flags",
+            "Quality flags",
+            _cohort_flags(rep),
+            howto="Results to read with care: poor model fit, borderline subtype calls, gene sets with missing genes.",
+        )
+    )
+    body.append(h.section("methods", "Methods and versions", rep.methods_html))
+    nav = '<a href="index.html">Cohort overview</a><a href="#samples">Samples</a><a href="#methods">Methods</a>'
+    return h.page(
+        title=rep.title, body="\n".join(body), root="", links=_links(rep, "samples/"), nav=nav, generated=rep.generated
+    )
+
+
+def _cards(rep: _Report, sample: str, pos: int) -> str:
+    adata = rep.adata
+    cards = []
+    label = rep.labels.iloc[pos] if rep.labels is not None else None
+    if label is not None:
+        meaning = _data.SUBTYPE_MEANING.get(label, "")
+        cards.append(("TME subtype", h.badge(label, _data.subtype_color(label), big=True), h.e(meaning)))
+    conf = _obs_value(adata, _keys.OBS_SUBTYPE_CONFIDENCE, pos)
+    if conf is not None:
+        cards.append(
+            ("Subtype confidence", h.fmt(float(conf), percent=True), "share of the nearest cases with the same subtype")
+        )
+    pheno = _obs_value(adata, _keys.OBS_IMMUNE_PHENOTYPE, pos)
+    if pheno is not None:
+        cards.append(("Immune phenotype", h.e(pheno), h.e(PHENOTYPE_MEANING.get(str(pheno), "bulk-RNA proxy"))))
+    fit = _obs_value(adata, _keys.OBS_FIT, pos)
+    if fit is not None:
+        poor = _truthy_flag(_obs_value(adata, _keys.OBS_FIT_FLAG, pos))
+        cards.append(
+            ("Deconvolution fit", h.fmt(fit), "poor: fractions uncertain" if poor else "how well cell types explain it")
+        )
+    if _keys.OBSM_ESTIMATE in adata.obsm:
+        try:
+            est = _data.obsm_frame(adata, _keys.OBSM_ESTIMATE, what="ESTIMATE scores", fix="")
+            if "purity" in est.columns and np.isfinite(est["purity"].iloc[pos]):
+                cards.append(
+                    (
+                        "Tumour purity",
+                        h.fmt(est["purity"].iloc[pos], percent=True),
+                        "ESTIMATE (approximate for RNA-seq)",
+                    )
+                )
+        except _SKIP:
+            pass
+    if not cards:
+        return h.omitted("Summary", "The profile stores no subtype, phenotype or fit for this sample.")
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="k">{h.e(k)}</div><div class="v">{v}</div><div class="d">{d}</div></div>'
+            for k, v, d in cards
+        )
+        + "</div>"
+    )
+
+
+def _nearest_section(rep: _Report, sample: str) -> str:
+    howto = (
+        "The reference cases whose signatures are most similar to this sample; the subtype is the majority "
+        "vote of the nearest cases. A smaller distance means more similar."
+    )
+    if not rep.nearest:
+        why = f"`adata.uns[{_keys.UNS_SUBTYPE!r}]['nearest']` is absent; run the subtype call to store it."
+        return h.section("nearest", "Nearest reference cases", h.omitted("Nearest cases", why), howto=howto)
+    rows = rep.nearest.get(sample)
+    if rows is None or rows.empty:
+        return h.section(
+            "nearest",
+            "Nearest reference cases",
+            h.omitted("Nearest cases", "The stored table has no rows for this sample."),
+            howto=howto,
+        )
+    lab_col = "label" if "label" in rows.columns else "subtype" if "subtype" in rows.columns else None
+    out = pd.DataFrame(
+        {
+            "rank": rows["rank"].to_numpy() if "rank" in rows else np.arange(1, len(rows) + 1),
+            "reference case": rows["neighbour"].astype(str).to_numpy() if "neighbour" in rows else "",
+        }
+    )
+    if lab_col is not None:
+        out["subtype"] = [h.badge(v, _data.subtype_color(v)) for v in rows[lab_col].astype(str)]
+    if "distance" in rows:
+        out["distance"] = pd.to_numeric(rows["distance"], errors="coerce").to_numpy()
+    if "source" in rows:
+        out["source"] = rows["source"].astype(str).to_numpy()
+    content = h.table(out, numeric=("rank", "distance"), raw_html=("subtype",))
+    return h.section("nearest", "Nearest reference cases", content, howto=howto)
+
+
+def _feature_table(rows: pd.DataFrame) -> str:
+    show = pd.DataFrame(
+        {
+            "feature": rows["feature"],
+            "value": [h.e(v.label) if v.label else h.e(h.fmt(v.value)) for v in rows.itertuples()],
+            "unit": rows["unit"],
+            "interval": [
+                f"{h.fmt(lo)} – {h.fmt(hi)}" if np.isfinite(lo) and np.isfinite(hi) else ""
+                for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
+            ],
+            "percentile": rows["percentile"].round(0),
+            "method": rows["method"],
+            "flag": rows["flag"],
+        }
+    )
+    return h.table(show, numeric=("value", "percentile"), raw_html=("value",), wrap=True)
+
+
+def _sample_page(rep: _Report, sample: str, pos: int, tmp: Path) -> str:
+    adata = rep.adata
+    n = len(rep.samples)
+    prev_s, next_s = rep.samples[pos - 1] if pos > 0 else None, rep.samples[pos + 1] if pos + 1 < n else None
+    nav = '<a href="../index.html">Cohort overview</a><a href="../index.html#samples">All samples</a>'
+    if prev_s is not None:
+        nav += f'<a href="{h.e(rep.pages[prev_s])}" rel="prev">‹ {h.e(prev_s)}</a>'
+    if next_s is not None:
+        nav += f'<a href="{h.e(rep.pages[next_s])}" rel="next">{h.e(next_s)} ›</a>'
+    stem = Path(rep.pages[sample]).stem
+    body = [
+        f"<h1>Sample {h.e(sample)}</h1>",
+        f'<p class="lead">Sample {pos + 1} of {n} in <a href="../index.html">{h.e(rep.title)}</a>.</p>',
+        _cards(rep, sample, pos),
+        h.section(
+            "flags",
+            "Flags",
+            _flag_list(_sample_flags(rep, sample, pos), none="No quality flags for this sample."),
+            howto="Things to keep in mind when reading the numbers below.",
+        ),
+        _nearest_section(rep, sample),
+    ]
+    try:
+        comp = h.figure(
+            figs.composition_intervals(adata, sample=sample), "fig-composition", filename=f"{stem}_composition"
+        )
+    except _SKIP as err:
+        comp = h.omitted("Composition", str(err))
+    body.append(
+        h.section(
+            "composition",
+            "Cell-type composition",
+            comp,
+            howto="Estimated fraction of each cell type in the sample; the bar around each dot is its interval "
+            "(the range the estimate is likely to be in). Wide bars mean uncertain estimates.",
+        )
+    )
+    rows = rep.by_sample.get(sample)
+    split = _data.split_ranked(rows) if rows is not None and not rows.empty else None
+    if split is None:
+        feat = h.omitted("Feature ranking", "The feature table has no rows for this sample.")
+    elif split.ranked.empty:
+        feat = h.omitted("Feature ranking", "No cohort percentiles are stored for this sample's features.")
+    else:
+        feat = h.figure(
+            figs._percentile_figure(split.ranked, sample=sample), "fig-features", filename=f"{stem}_features"
+        )
+    if split is not None:
+        all_rows = pd.concat([split.ranked, split.unranked], ignore_index=True)
+        feat += (
+            f"<details><summary>All {len(all_rows)} features as a table</summary>{_feature_table(all_rows)}</details>"
+        )
+    if rep.static and (split is not None or _keys.OBSM_FRACTIONS in adata.obsm):
+        try:
+            files = _static.sample_summary(adata, split, sample=sample, stem=tmp / "figures" / "samples" / stem)
+            feat += h.downloads((p.suffix[1:].upper(), f"../figures/samples/{p.name}") for p in files)
+        except _SKIP as err:
+            logger.info("report: static figure of %s not written: %s", sample, err)
+    body.append(
+        h.section(
+            "features",
+            "Every feature against the cohort",
+            feat,
+            howto="Each line is one measured feature (cell fractions, signature scores, purity …), ranked by its "
+            "percentile in the cohort: <b>right of the dotted line</b> means higher than most samples, <b>left</b> "
+            "lower. Colours are feature families; open circles and ⚠ mark flagged features.",
+        )
+    )
+    body.append(h.section("methods", "Methods and versions", rep.methods_html))
+    return h.page(
+        title=f"{sample} — {rep.title}",
+        body="\n".join(body),
+        root="../",
+        links=rep.pages,
+        nav=nav,
+        generated=rep.generated,
+    )
+
+
+def write_report(
+    adata: AnnData,
+    features: pd.DataFrame | None,
+    outdir: str | Path,
+    *,
+    title: str = "tmescope TME report",
+    static: bool = True,
+) -> Path:
+    """Write the HTML report of a TME profile: a cohort overview and one page per sample.
+
+    The report only reads what the analyses stored; any part that is absent (no embedding, no fractions,
+    no percentiles …) is left out with a note saying why. The folder is self-contained and works offline,
+    opened from disk: plotly.js is written once to ``assets/`` and shared by every page.
+
+    Parameters
+    ----------
+    adata
+        Profile AnnData (samples in ``obs``) with results under the keys of :mod:`tmescope._keys`.
+    features
+        Tidy feature table (:data:`tmescope.io.FEATURE_COLUMNS`) of the same samples, or ``None``.
+    outdir
+        Report folder. It is written under a temporary name and renamed when complete, replacing an earlier
+        report there; a non-empty folder that holds no report is refused.
+    title
+        Title of the cohort page.
+    static
+        Also write static figures for papers: PNG and SVG of each cohort figure in ``figures/`` and one SVG
+        per sample in ``figures/samples/``.
+
+    Returns
+    -------
+    Path of ``outdir/index.html``. Also writes ``outdir/samples/<sample>.html`` (file-name-safe sample IDs),
+    ``outdir/assets/`` and, with ``static=True``, ``outdir/figures/``.
+
+    Examples
+    --------
+    >>> import tempfile, anndata as ad
+    >>> adata = ad.AnnData(obs=pd.DataFrame({"tme_subtype": ["IE", "D"]}, index=["p1", "p/2"]))
+    >>> index = write_report(adata, None, Path(tempfile.mkdtemp()) / "report", static=False)
+    >>> sorted(p.name for p in (index.parent / "samples").iterdir())[0]
+    'p1.html'
+    """
+    from anndata import AnnData
+
+    if not isinstance(adata, AnnData):
+        msg = f"`adata` must be an AnnData (the profile); got {type(adata).__name__}."
+        raise InputTypeError(msg)
+    if features is not None and not isinstance(features, pd.DataFrame):
+        msg = f"`features` must be a DataFrame (the tidy feature table) or None; got {type(features).__name__}."
+        raise InputTypeError(msg)
+    table = normalize_features(features) if features is not None and len(features.columns) else None
+    if not adata.obs_names.is_unique:
+        dup = adata.obs_names[adata.obs_names.duplicated()].unique()
+        msg = f"Sample IDs must be unique; {len(dup)} are repeated (first: {', '.join(map(str, dup[:5]))})."
+        raise InputError(msg)
+    outdir = Path(outdir)
+    _check_outdir(outdir)
+    samples = [str(s) for s in adata.obs_names]
+    try:
+        labels: pd.Series | None = _data.subtypes(adata)
+    except MissingKeyError:
+        labels = None
+    nearest: dict[str, pd.DataFrame] = {}
+    info = adata.uns.get(_keys.UNS_SUBTYPE)
+    near = _data.as_table(info.get("nearest")) if isinstance(info, dict) else None
+    if near is not None and "sample" in near.columns:
+        nearest = {str(k): g.sort_values("rank") if "rank" in g else g for k, g in near.groupby("sample", sort=False)}
+    by_sample: dict[str, pd.DataFrame] = {}
+    if table is not None:
+        by_sample = {str(k): g for k, g in table.groupby("sample", sort=False)}
+        unknown = set(by_sample) - set(samples)
+        if unknown:
+            logger.info("report: %d sample(s) of the feature table are not in adata and are left out", len(unknown))
+    with atomic_dir(outdir) as tmp:
+        rep = _Report(
+            adata=adata,
+            features=table,
+            title=title,
+            static=static,
+            root=tmp,
+            samples=samples,
+            pages=_page_names(samples, tmp / "samples"),
+            labels=labels,
+            generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            by_sample=by_sample,
+            nearest=nearest,
+        )
+        rep.methods_html = _methods(adata)
+        _write_assets(tmp)
+        (tmp / "samples").mkdir()
+        if static:
+            (tmp / "figures" / "samples").mkdir(parents=True)
+        (tmp / "index.html").write_text(_index_page(rep, tmp), encoding="utf-8")
+        for pos, sample in enumerate(progress(samples, total=len(samples), desc="report pages")):
+            html = _sample_page(rep, sample, pos, tmp)
+            (tmp / "samples" / rep.pages[sample]).write_text(html, encoding="utf-8")
+    return outdir / "index.html"
