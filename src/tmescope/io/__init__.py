@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tmescope.io._clinical import STANDARD_COLUMNS, match_samples, normalize_id, read_clinical
 from tmescope.io._features import (
     FEATURE_COLUMNS,
     feature_name,
@@ -10,7 +11,6 @@ from tmescope.io._features import (
     read_features,
     write_features,
 )
-from tmescope.io._clinical import STANDARD_COLUMNS, match_samples, normalize_id, read_clinical
 from tmescope.io._read import read_expression
 from tmescope.io._scale import ScaleReport, as_scale, detect_scale, parse_scale
 from tmescope.io._write import write_h5ad

@@ -28,6 +28,8 @@ DUPLICATES = ("auto", "mean", "sum", "max_mean", "first")
 NEGATIVES = ("error", "clip")
 #: Fraction of recognised gene identifiers above which an axis is taken to hold genes.
 GENE_AXIS_HIT = 0.5
+#: Parsing text takes about this many bytes of memory per byte of text (Python strings per cell).
+TEXT_MEMORY_FACTOR = 8
 
 
 def _sha256(path: Path) -> str:
@@ -101,7 +103,7 @@ def _orient(rows: list[str], cols: list[str], *, orientation: str, path: Path) -
 
 
 def _parse_text(path: Path, *, compression: str | None, sep: str | None, budget: int, allow_missing: bool) -> _Parsed:
-    raw = read_bytes(path, compression=compression, max_bytes=budget)
+    raw = read_bytes(path, compression=compression, max_bytes=budget // TEXT_MEMORY_FACTOR)
     decoded = decode_text(raw, path)
     del raw
     if decoded.fixes:
@@ -125,7 +127,8 @@ def _parse_text(path: Path, *, compression: str | None, sep: str | None, budget:
 
 
 def _check_budget(path: Path, shape: tuple[int, ...], itemsize: int, budget: int) -> None:
-    need = float(np.prod(np.asarray(shape, dtype=np.float64))) * max(itemsize, 4)
+    # The reader works on a float64 copy whatever the stored type.
+    need = float(np.prod(np.asarray(shape, dtype=np.float64))) * max(itemsize, 8)
     if need > budget:
         dims = " × ".join(f"{s:,}" for s in shape)
         msg = (

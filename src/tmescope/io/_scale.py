@@ -13,7 +13,7 @@ The rules, in order (values are the finite cells of the matrix):
      with that pseudocount (log2(TPM + 0.001) has its zeros at -9.9658);
    - the same with ``e**m`` or ``10**m`` round -> ``log_other`` (ln or log10; the base must be declared);
    - many negatives (> 20 %) and gene or sample means near 0 -> ``centered``;
-   - a few small negatives (< 1 %, none below -5 % of the maximum) -> classified on the rest, and the
+   - a few small negatives (< 5 %, none below -5 % of the maximum) -> classified on the rest, and the
      reader refuses them unless asked to clip (batch-corrected data);
 2. non-negative integers with a maximum above 30 -> ``counts``;
 3. a maximum above 32 -> ``linear`` (no realistic log2 expression exceeds 2^32), so a linear TPM subset
@@ -50,6 +50,8 @@ _MAX_LOG2 = 32.0
 _MIN_GENES_FOR_SUMS = 2000
 _SAMPLE_CELLS = 2_000_000
 _NEGLIGIBLE = 1e-6
+#: Largest fraction of negative values still read as "a few" (batch-correction noise), not centring.
+_FEW_NEGATIVE = 0.05
 
 
 class ScaleReport(NamedTuple):
@@ -205,7 +207,7 @@ def detect_scale(X: Any) -> ScaleReport:
                 f"{100 * frac_neg:.0f}% of values are negative and gene or sample means are near 0 "
                 f"(median mean {_fmt(near_zero)}, SD {_fmt(sd)}): centred or z-scored data",
             )
-        if frac_neg < 0.01 and -vmin <= 0.05 * max(vmax, 1e-12):
+        if frac_neg < _FEW_NEGATIVE and -vmin <= 0.05 * max(vmax, 1e-12):
             inner = _detect_nonnegative(np.where(X < 0, 0.0, X), n_genes)
             return ScaleReport(
                 inner.scale,
