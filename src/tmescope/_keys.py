@@ -50,3 +50,26 @@ OBSM_SUBTYPE_SCORES = "scores_bagaev2021"
 OBSM_IMMUNE_PHENOTYPE = "immune_phenotype"
 #: ``uns`` dict: immune-phenotype rule, genes used, reference and the note that it is a bulk proxy.
 UNS_IMMUNE_PHENOTYPE = "immune_phenotype"
+#: ``obsm`` DataFrame: scores defined by a formula: CYT (Rooney 2015, TPM) and TIDE CTL level (Jiang 2018).
+OBSM_IMMUNOTHERAPY_FORMULAS = "immunotherapy_formulas"
+#: ``uns`` dict: profile run: reference name/description/versions, seed, n_boot, k, library and gene-table versions.
+UNS_PROFILE = "tmescope_profile"
+
+# --- single-cell (tmescope.sc) ----------------------------------------------------------------
+#: ``layers`` entry with the raw counts of a single-cell AnnData (kept when the input had them).
+LAYER_COUNTS = "counts"
+#: ``obs`` categorical: major TME compartment of each cell (marker annotation, or the user's labels).
+OBS_COMPARTMENT = "compartment"
+#: ``obs`` float: confidence of the compartment label (share of the cluster's cells whose own best marker match
+#: is the cluster's label; NaN for user labels).
+OBS_COMPARTMENT_CONFIDENCE = "compartment_confidence"
+#: ``obs`` categorical: the seeded Leiden cluster (or user label) each compartment label was given to.
+OBS_COMPARTMENT_CLUSTER = "compartment_cluster"
+#: ``obsm`` DataFrame: per-cell marker score of every compartment (mean z of markers minus half the negatives).
+OBSM_COMPARTMENT_SCORES = "compartment_scores"
+#: ``uns`` dict: annotation method, parameters, marker coverage and ``clusters`` (per-cluster label table).
+UNS_COMPARTMENT = "compartment"
+#: ``obsm`` DataFrame: per-cell state scores (CAF, T-cell, macrophage, GBM, metabolic and ECM programs).
+OBSM_SC_STATES = "sc_states"
+#: ``uns`` dict: state-scoring method, set-to-compartment map and ``summary`` (tidy per sample x compartment).
+UNS_SC_STATES = "sc_states"

@@ -173,12 +173,10 @@ def test_de_novo_recovers_planted_subtypes_in_real_profiles(liu_scores):
 
 
 def test_reference_knn_calls_and_vote_share():
-    ref_scores, ref_truth = simulate_scores(n_per_subtype=40, seed=10)
-    ref = make_subtype_reference(ref_scores, ref_truth, name="toy reference")
-    query, truth = simulate_scores(n_per_subtype=5, seed=11)
-    # same generator locations: re-use the reference generator's per-signature location and spread
-    query_scores, query_truth = simulate_scores(n_per_subtype=45, seed=10)
-    query_scores, query_truth = query_scores.iloc[160:], query_truth.iloc[160:]
+    scores, truth = simulate_scores(n_per_subtype=50, seed=10)
+    is_query = np.arange(len(scores)) % 5 == 0
+    ref = make_subtype_reference(scores[~is_query], truth[~is_query], name="toy reference")
+    query_scores, query_truth = scores[is_query], truth[is_query]
     adata = _adata(query_scores.rename(index=lambda s: f"Q{s}"))
     table = classify_subtype(adata, reference=ref, k=35)
     assert (table["subtype"].astype(str).to_numpy() == query_truth.to_numpy()).mean() >= 0.9
@@ -190,11 +188,12 @@ def test_reference_knn_calls_and_vote_share():
     assert nearest["neighbour"].isin(ref.scaled.index).all()
     # confidence = share of the 35 neighbours voting for the call
     first = adata.obs_names[0]
-    top = knn_vote(ref.scaled.to_numpy(), ref.labels.to_numpy(), adata.obsm[_keys.OBSM_SUBTYPE_SCALED].iloc[:1], k=35)
+    assert info["k"] == 20  # capped at half the smallest reference subtype (40 samples)
+    assert info["k_requested"] == 35
+    top = knn_vote(ref.scaled.to_numpy(), ref.labels.to_numpy(), adata.obsm[_keys.OBSM_SUBTYPE_SCALED].iloc[:1], k=20)
     assert top[1][0] == pytest.approx(table.loc[first, "confidence"])
     assert np.abs(adata.obsm[_keys.OBSM_SUBTYPE_SCALED].to_numpy()).max() <= 2.0
     assert set(info["reference_embedding"].columns) == {"sample", "x", "y", "subtype"}
-    del query, truth
 
 
 def test_reference_single_sample_works():

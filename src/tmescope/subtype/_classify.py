@@ -190,7 +190,9 @@ def classify_subtype(
       subtype.
     - ``reference=<ReferenceCohort>``: median and MAD come from the reference; scaled scores are clipped to
       ``±clip`` and each sample takes the majority subtype of its ``k`` nearest reference samples
-      (Euclidean); confidence is the neighbours' vote share.
+      (Euclidean); confidence is the neighbours' vote share. ``k`` is capped at half the size of the
+      smallest reference subtype so that every subtype can win a neighbourhood (35 is kept for
+      TCGA-sized references; ``uns["tme_subtype"]["k"]`` holds the value used).
 
     Parameters
     ----------
@@ -293,7 +295,12 @@ def classify_subtype(
         x[nan] = 0.0
         ref_x = ref.scaled.loc[:, list(SIGNATURES)].to_numpy(dtype=float)
         ref_labels = ref.labels.astype(str).to_numpy(dtype=object)
-        labels, confidence, nn, dist = knn_vote(ref_x, ref_labels, x, k=k)
+        counts = {s: int((ref_labels == s).sum()) for s in SUBTYPES}
+        present = [c for c in counts.values() if c > 0]
+        # A neighbourhood must be winnable by every subtype: cap k at half the smallest reference subtype
+        # (k = 35 stays as is for TCGA-sized references; a 121-sample cohort gets a smaller k).
+        k_used = max(1, min(k, min(present) // 2)) if present else k
+        labels, confidence, nn, dist = knn_vote(ref_x, ref_labels, x, k=k_used)
         comps, center = ref.components, ref.center
         ref_emb = (ref_x - center) @ comps.T
         info.update(
@@ -301,7 +308,9 @@ def classify_subtype(
             reference=ref.name,
             seed=seed,
             n_reference=int(ref_x.shape[0]),
-            reference_counts={s: int((ref_labels == s).sum()) for s in SUBTYPES},
+            k=k_used,
+            k_requested=k,
+            reference_counts=pd.DataFrame({"subtype": list(counts), "n": list(counts.values())}),
             nearest=_nearest_table(frame.index, ref.scaled.index, ref_labels, nn, dist, n=n_nearest, source=ref.name),
             reference_embedding=pd.DataFrame(
                 {
