@@ -314,7 +314,7 @@ def signature_heatmap(
             zmid=0,
             zmin=-lim,
             zmax=lim,
-            colorbar={"title": {"text": "scaled<br>score"}, "len": 0.6, "y": 0.4},
+            colorbar={"title": {"text": "scaled<br>score"}, "len": 0.55, "y": 0.0, "yanchor": "bottom"},
             hovertemplate="%{x}<br>%{y}: %{z:.2f}<extra></extra>",
             hoverongaps=False,
         ),
@@ -322,7 +322,7 @@ def signature_heatmap(
         col=1,
     )
     fig.update_yaxes(autorange="reversed", row=rows, col=1)
-    fig.update_layout(bargap=0, legend={"orientation": "h", "y": 1.08, "x": 0.4})
+    fig.update_layout(bargap=0, legend={"y": 1.0, "yanchor": "top", "x": 1.02})
     _sample_axis(fig, samples, rows=rows)
     return _style(
         fig,
@@ -523,7 +523,7 @@ def _fmt_value(value: float, unit: str) -> str:
 
 def _percentile_figure(rows: pd.DataFrame, *, sample: str) -> go.Figure:
     labels = [f"{f} ⚠" if flag else f for f, flag in zip(rows["feature"], rows["flag"], strict=True)]
-    families = list(dict.fromkeys(rows["family"]))
+    families = sorted(set(rows["family"]))
     colors = category_colors(families)
     fig = go.Figure()
     seg_x: list[float | None] = []

@@ -84,7 +84,7 @@ def _percentile_panel(x0: float, y0: float, width: float, ranked: pd.DataFrame) 
     names = [f"{f} ⚠" if fl else str(f) for f, fl in zip(ranked["feature"], ranked["flag"], strict=True)]
     label_w = max(_text_width(s, size) for s in names) + 10
     plot_w = max(200.0, width - label_w - 10)
-    fams = list(dict.fromkeys(ranked["family"]))
+    fams = sorted(set(ranked["family"]))
     colors = category_colors(fams)
     px = lambda v: x0 + label_w + plot_w * float(v) / 100  # noqa: E731
     parts = [_t(x0, y0 + 12, "Features by cohort percentile", size=12, weight="bold")]

@@ -36,7 +36,7 @@ LOW_CONFIDENCE = 0.5
 #: Plain-language meaning of the flags analyses write into the feature table.
 FLAG_MEANING = {
     "low_coverage": "too few of the genes of this gene set were measured, so its score is less reliable",
-    "poor_fit": "the deconvolution did not explain this sample's expression well, so its cell fractions are uncertain",
+    "poor_fit": "the deconvolution did not explain the sample's expression well, so its cell fractions are uncertain",
 }
 PHENOTYPE_MEANING = {
     "inflamed": "CD8 T-cell signal is high and not held back by stroma",
