@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def run_demo(outdir: str | os.PathLike[str]) -> list[Path]:
-    """Load the bundled Liu et al. 2019 cohort and write its inspection summary and ``provenance.json``.
+    """Load the bundled Liu et al. 2019 cohort, profile it (:func:`tmescope.profile.write_profile`) and write the report.
 
     Parameters
     ----------
@@ -23,7 +23,8 @@ def run_demo(outdir: str | os.PathLike[str]) -> list[Path]:
     Returns
     -------
     list of pathlib.Path
-        The files written: ``inspection.json``, ``clinical_summary.json`` and ``provenance.json``.
+        The files written: the profile outputs (``profile.h5ad``, ``features.parquet``, ``features.tsv``,
+        ``report/index.html``), ``inspection.json``, ``clinical_summary.json`` and ``provenance.json``.
     """
     from tmescope._settings import settings
     from tmescope.datasets import liu2019_melanoma
@@ -52,7 +53,13 @@ def run_demo(outdir: str | os.PathLike[str]) -> list[Path]:
             "timepoint": clinical["timepoint"].value_counts(dropna=False).rename(str).to_dict(),
             "columns_used": clinical.attrs.get("columns_used", {}),
         }
-    written = []
+        # The main job: profile every sample against the shipped reference and write the HTML report.
+        from tmescope.profile import write_profile
+
+        profiled = write_profile(
+            adata, out, clinical=clinical, title="TME profiles: Liu et al. 2019 melanoma, anti-PD-1 (n = 121)"
+        )
+    written = list(profiled)
     for name, content in (("inspection.json", summary), ("clinical_summary.json", clinical_summary)):
         path = out / name
         with atomic_path(path) as tmp:

@@ -57,11 +57,8 @@ def _coverage_flags(work: AnnData, key: str, columns: pd.Index) -> pd.DataFrame:
     return flags
 
 
-def _formula_scores(work: AnnData) -> pd.DataFrame:
+def _formula_scores(work: AnnData, lin: np.ndarray) -> pd.DataFrame:
     """Scores defined by a formula rather than a rank statistic: CYT (Rooney 2015) and TIDE CTL level."""
-    from tmescope.io import as_scale
-
-    lin = as_scale(work, "linear", method="profile")
     names = work.var_names
     out = pd.DataFrame(index=work.obs_names)
 
@@ -185,7 +182,7 @@ def profile(
     from anndata import AnnData
 
     from tmescope.bulk import deconvolve, estimate, mcp_counter
-    from tmescope.io import features_from_frame, normalize_features
+    from tmescope.io import as_scale, features_from_frame, normalize_features
     from tmescope.scoring import score_signatures
     from tmescope.subtype import classify_subtype, immune_phenotype
 
@@ -211,7 +208,8 @@ def profile(
         work.uns[cov_key] = view.uns[cov_key]
         flags = _coverage_flags(work, key, scores.columns)
         parts.append(features_from_frame(scores, prefix=prefix, unit=_SSGSEA_UNIT, method=_SSGSEA, flag=flags))
-    formulas = _formula_scores(work)
+    lin = as_scale(work, "linear", method="profile")
+    formulas = _formula_scores(work, lin)
     work.obsm[_keys.OBSM_IMMUNOTHERAPY_FORMULAS] = formulas
     parts.append(
         features_from_frame(
@@ -230,8 +228,18 @@ def profile(
         )
     )
 
-    est = estimate(work)
-    est = work.obsm[_keys.OBSM_ESTIMATE] if est is None else est
+    # ESTIMATE ranks genes within each sample, so any monotone scale gives the same scores; it is given the
+    # linear values because log2(x + 0.001) data with many zeros can look centred to its input check.
+    lin_view = AnnData(
+        lin,
+        obs=pd.DataFrame(index=work.obs_names),
+        var=pd.DataFrame(index=work.var_names),
+        uns={_keys.UNS_INPUT: {"scale": "linear", "pseudocount": None, "log_base": None}},
+    )
+    est = estimate(lin_view)
+    est = lin_view.obsm[_keys.OBSM_ESTIMATE] if est is None else est
+    work.obsm[_keys.OBSM_ESTIMATE] = est
+    work.uns[_keys.OBSM_ESTIMATE] = lin_view.uns.get(_keys.OBSM_ESTIMATE, {})
     parts.append(features_from_frame(est, prefix="estimate", unit="ESTIMATE score", method="ESTIMATE (Yoshihara 2013)"))
 
     fr = deconvolve(work, method=deconvolution, reference=deconvolution_reference, n_boot=n_boot, seed=seed)
