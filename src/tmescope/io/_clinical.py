@@ -134,6 +134,11 @@ def normalize_id(value: Any) -> str:
     return text
 
 
+def _key(value: Any) -> str:
+    """Matching key: the normalised ID without separators (``Patient_105`` and ``PATIENT105`` agree)."""
+    return normalize_id(value).replace("-", "")
+
+
 def patient_of(value: Any) -> str:
     """Patient part of a normalised ID (TCGA: ``TCGA-AB-0001``; other IDs unchanged).
 
@@ -432,7 +437,7 @@ def match_samples(
     """Match expression sample IDs to clinical rows.
 
     Matching goes in order: exact sample ID; normalised sample ID (:func:`normalize_id`: case, ``.``/``_``/space vs
-    ``-``, TCGA vial letters); normalised patient ID (a TCGA sample barcode matches its patient). Matches that needed
+    ``-``, TCGA vial letters; separators are then ignored, so ``patient_105`` meets ``Patient105``); normalised patient ID (a TCGA sample barcode matches its patient). Matches that needed
     normalisation are reported in one warning; unmatched IDs on both sides are listed.
 
     Parameters
@@ -480,10 +485,10 @@ def match_samples(
     exact = {s: i for i, s in enumerate(cl_sid)}
     norm: dict[str, list[int]] = {}
     for i, s in enumerate(cl_sid):
-        norm.setdefault(normalize_id(s), []).append(i)
+        norm.setdefault(_key(s), []).append(i)
     by_patient: dict[str, list[int]] = {}
     for i, p in enumerate(cl_pid):
-        by_patient.setdefault(patient_of(p), []).append(i)
+        by_patient.setdefault(patient_of(p).replace("-", ""), []).append(i)
     rows: list[int] = []
     matched: list[str] = []
     counts = {"exact": 0, "normalised": 0, "patient": 0}
@@ -493,10 +498,10 @@ def match_samples(
         if s in exact:
             i, rule = exact[s], "exact"
         else:
-            cand = norm.get(normalize_id(s), [])
+            cand = norm.get(_key(s), [])
             rule = "normalised"
             if not cand:
-                cand = by_patient.get(patient_of(s), [])
+                cand = by_patient.get(patient_of(s).replace("-", ""), [])
                 rule = "patient"
             if len(cand) > 1:
                 ambiguous.append(f"{s} -> {', '.join(cl_sid[j] for j in cand[:3])}")

@@ -58,7 +58,10 @@ def _id_hit_rate(ids: list[str]) -> tuple[float, float]:
 class _Parsed:
     """Row labels, column labels and values of a table before orientation is decided."""
 
-    def __init__(self, row_labels: list[str], col_labels: list[str], values: np.ndarray, describe: Any) -> None:
+    def __init__(
+        self, row_labels: list[str], col_labels: list[str], values: np.ndarray, describe: Any, sep: str = ""
+    ) -> None:
+        self.sep = sep
         self.row_labels = row_labels
         self.col_labels = col_labels
         self.values = values
@@ -123,7 +126,7 @@ def _parse_text(path: Path, *, compression: str | None, sep: str | None, budget:
             f"File '{path}': read {numeric.n_missing} missing cell(s) as NaN (allow_missing=True)",
             numeric.missing_cells,
         )
-    return _Parsed(labels, header[1:], numeric.values, describe)
+    return _Parsed(labels, header[1:], numeric.values, describe, table.sep)
 
 
 def _check_budget(path: Path, shape: tuple[int, ...], itemsize: int, budget: int) -> None:
@@ -450,7 +453,7 @@ def _read(
             parsed = _parse_text(
                 path, compression=sniffed.compression, sep=sep, budget=budget, allow_missing=allow_missing
             )
-            fmt = "tsv" if (sep or "\t") == "\t" else "csv"
+            fmt = {"\t": "tsv", ",": "csv"}.get(parsed.sep, "txt")
             if sniffed.compression:
                 fmt += ".gz"
         rows, cols = parsed.row_labels, parsed.col_labels
