@@ -83,6 +83,7 @@ def test_default_reference_is_labelled_and_current():
     assert ref.subtype.scaled.shape == (121, 29)
     assert ref.subtype.scaled.abs().max().max() <= 2.0
     assert "clinical:response" in ref.labels.columns
+    assert not [f for f in ref.features.columns if f.startswith("subtype.")]
     assert len(ref.genes) > 15000
 
 
@@ -210,7 +211,8 @@ def test_profile_single_patient_against_default(liu):
         assert name in set(feats["feature"]), name
     numeric = feats[(feats["label"] == "") & feats["value"].notna()]
     assert numeric["percentile"].notna().mean() > 0.95
-    assert numeric["percentile"].between(0, 100).all()
+    assert numeric["percentile"].dropna().between(0, 100).all()
+    assert feats.loc[feats["feature"] == "subtype.confidence", "percentile"].isna().all()
     comp = feats[feats["feature"].str.startswith("composition.")]
     assert (comp["ci_low"] <= comp["value"] + 1e-9).all()
     assert (comp["ci_high"] >= comp["value"] - 1e-9).all()
@@ -231,6 +233,33 @@ def test_profile_is_deterministic(liu, small_reference):
     f1 = profile(few, reference=ref, seed=3, n_boot=10).features
     f2 = profile(few, reference=ref, seed=3, n_boot=10).features
     pd.testing.assert_frame_equal(f1, f2)
+
+
+def test_profile_does_not_depend_on_n_jobs(liu, small_reference):
+    adata, _ = liu
+    few = adata[50:52].copy()
+    ref = load_reference(small_reference)
+    old = tmescope.settings.n_jobs
+    try:
+        tmescope.settings.n_jobs = 1
+        f1 = profile(few, reference=ref, seed=0, n_boot=10).features
+        tmescope.settings.n_jobs = 2
+        f2 = profile(few, reference=ref, seed=0, n_boot=10).features
+    finally:
+        tmescope.settings.n_jobs = old
+    pd.testing.assert_frame_equal(f1, f2)
+
+
+def test_reference_calls_do_not_depend_on_sample_order(liu):
+    adata, _ = liu
+    ref = default_reference()
+    view = adata[:30, adata.var_names.isin(ref.genes)].copy()
+    score_subtype_signatures(view)
+    order = np.random.default_rng(0).permutation(view.n_obs)
+    shuffled = view[order].copy()
+    a = classify_subtype(view, reference=ref)
+    b = classify_subtype(shuffled, reference=ref)
+    pd.testing.assert_frame_equal(a, b.loc[a.index])
 
 
 def test_profile_refuses_too_few_genes(liu):

@@ -343,7 +343,8 @@ def freeze(
     if not name or not str(name).strip():
         msg = "A reference cohort needs a `name` (e.g. 'tcga_skcm_2024')."
         raise InputError(msg)
-    numeric = features[features["label"] == ""]
+    # Subtype confidence of a de novo call is not comparable with a later vote share: no percentile for it.
+    numeric = features[(features["label"] == "") & ~features["feature"].str.startswith("subtype.")]
     wide = numeric.pivot_table(index="sample", columns="feature", values="value", aggfunc="first", dropna=False)
     wide = wide.reindex(index=adata.obs_names.astype(str), columns=numeric["feature"].unique())
     units = numeric.drop_duplicates("feature").set_index("feature")[["unit", "method"]]
