@@ -59,29 +59,212 @@ def pack_sets(gene_sets: Sequence[Sequence[int] | np.ndarray], n_genes: int) -> 
 
 
 @numba.njit(cache=True, nogil=True)
-def rank_gsva(x: np.ndarray, q: np.ndarray, r: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Rank one sample the way GSVA's ssgsea does.
+def _left(sv: np.ndarray, v: float) -> int:  # pragma: no cover - compiled
+    """Number of values in sorted ``sv`` strictly below ``v``."""
+    lo = 0
+    hi = sv.size
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if sv[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@numba.njit(cache=True, nogil=True)
+def _right(sv: np.ndarray, v: float) -> int:  # pragma: no cover - compiled
+    """Number of values in sorted ``sv`` at or below ``v``."""
+    lo = 0
+    hi = sv.size
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if sv[mid] <= v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@numba.njit(cache=True, nogil=True)
+def _gallop_left(sv: np.ndarray, v: float, p: int) -> int:  # pragma: no cover - compiled
+    """First index ``>= p`` of sorted ``sv`` holding a value ``>= v``: exponential then binary search from ``p``."""
+    n = sv.size
+    if p >= n or sv[p] >= v:
+        return p
+    lo = p
+    step = 1
+    hi = p + 1
+    while hi < n and sv[hi] < v:
+        lo = hi
+        step <<= 1
+        hi = lo + step
+    hi = min(hi, n)
+    lo += 1
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if sv[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@numba.njit(cache=True, nogil=True)
+def _gallop_right(sv: np.ndarray, v: float, p: int) -> int:  # pragma: no cover - compiled
+    """First index ``>= p`` of sorted ``sv`` holding a value ``> v``: exponential then binary search from ``p``."""
+    n = sv.size
+    if p >= n or sv[p] > v:
+        return p
+    lo = p
+    step = 1
+    hi = p + 1
+    while hi < n and sv[hi] <= v:
+        lo = hi
+        step <<= 1
+        hi = lo + step
+    hi = min(hi, n)
+    lo += 1
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if sv[mid] <= v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@numba.njit(cache=True, nogil=True)
+def _bounds(
+    sv: np.ndarray, usv: np.ndarray, uorder: np.ndarray, lo: np.ndarray, t: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    """For each requested gene: how many values lie below it (``lo``) and how many equal it (``t``).
+
+    ``usv`` holds the requested genes' values sorted, ``uorder`` their positions; a galloping merge over the
+    sorted row ``sv``. Returns the distinct values, ascending, that a requested gene shares with another column.
+    """
+    p = 0
+    prev = np.nan
+    a = 0
+    c = 0
+    tied = np.empty(usv.size, dtype=np.float64)
+    n_tied = 0
+    for k in range(usv.size):
+        v = usv[k]
+        if v != prev:
+            a = _gallop_left(sv, v, p)
+            c = _gallop_right(sv, v, a) - a
+            p = a
+            prev = v
+            if c > 1:
+                tied[n_tied] = v
+                n_tied += 1
+        u = uorder[k]
+        lo[u] = a
+        t[u] = c
+    return tied[:n_tied]
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_above(x: np.ndarray, tv: np.ndarray, upos: np.ndarray, above: np.ndarray) -> None:  # pragma: no cover
+    """For requested columns holding a value of ``tv``: how many later columns hold the same value."""
+    n = x.size
+    if tv.size <= 4:
+        # few tied values (typically just 0): one plain, branch-light scan per value
+        for v in tv:
+            seen = 0
+            for h in range(n - 1, -1, -1):
+                if x[h] == v:
+                    if upos[h] >= 0:
+                        above[upos[h]] = seen
+                    seen += 1
+        return
+    counts = np.zeros(tv.size, dtype=np.int64)
+    lo_v = tv[0]
+    hi_v = tv[-1]
+    for h in range(n - 1, -1, -1):
+        v = x[h]
+        if v < lo_v or v > hi_v:
+            continue
+        j = _left(tv, v)
+        if j < tv.size and tv[j] == v:
+            if upos[h] >= 0:
+                above[upos[h]] = counts[j]
+            counts[j] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def rank_subset(  # noqa: PLR0917 - numba kernels take positional arrays
+    x: np.ndarray,
+    sv: np.ndarray,
+    genes: np.ndarray,
+    uorder: np.ndarray,
+    usv: np.ndarray,
+    upos: np.ndarray,
+    q: np.ndarray,
+    r: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """GSVA's ssGSEA ranks of ``genes`` (column indices) in one sample, from its sorted values ``sv``.
 
     ``r`` gets the average rank of ties truncated to an integer (``colRanks(ties="average")`` then
-    ``mode(R) <- "integer"``); ``q`` gets ``n - p + 1`` where ``p`` is the position in R's
-    ``order(R, decreasing=TRUE)``, which is stable, so tied genes keep their column order.
+    ``mode(R) <- "integer"``); ``q`` gets ``n - p + 1``, where ``p`` is the position in R's stable
+    ``order(R, decreasing=TRUE)``: tied genes keep their column order, so among ties the gene with the larger
+    column index sits lower. ``uorder`` sorts ``x[genes]``; ``upos`` maps a column to its position in ``genes``
+    (-1 if absent). Only the requested genes are ranked: one merge walk, plus one backward scan for ties.
     """
-    n = x.size
-    order = np.argsort(x, kind="mergesort")
-    s = 0
-    while s < n:
-        v = x[order[s]]
-        e = s + 1
-        while e < n and x[order[e]] == v:
-            e += 1
-        t = e - s
-        rv = s + (t + 1) // 2
-        for k in range(t):
-            g = order[s + k]
-            # the lowest column index of a tie comes first in the decreasing order, i.e. last from the bottom
-            q[g] = s + t - k
-            r[g] = rv
-        s = e
+    m = genes.size
+    lo = np.empty(m, dtype=np.int64)
+    t = np.empty(m, dtype=np.int64)
+    tv = _bounds(sv, usv, uorder, lo, t)
+    above = np.zeros(m, dtype=np.int64)
+    if tv.size:
+        _count_above(x, tv, upos, above)
+    for u in range(m):
+        q[u] = lo[u] + 1 + above[u]
+        r[u] = lo[u] + (t[u] + 1) // 2
+
+
+@numba.njit(cache=True, nogil=True)
+def rank_min_subset(
+    sv: np.ndarray, uorder: np.ndarray, usv: np.ndarray, r: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """Ascending ranks of ``genes`` with ties given the minimum rank (R's ``rank(ties.method="min")``)."""
+    t = np.empty(r.size, dtype=np.int64)
+    _bounds(sv, usv, uorder, r, t)
+    for u in range(r.size):
+        r[u] += 1
+
+
+def sorted_rows(X: np.ndarray, genes: np.ndarray, n_jobs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row of ``X`` sorted; the order sorting ``X[:, genes]`` and those values sorted (NumPy sorts, threaded)."""
+    sv = np.empty_like(X)
+    order = np.empty((X.shape[0], genes.size), dtype=np.int64)
+    usv = np.empty((X.shape[0], genes.size), dtype=X.dtype)
+
+    def work(lo: int, hi: int) -> None:
+        sv[lo:hi] = np.sort(X[lo:hi], axis=1)
+        xg = X[lo:hi][:, genes]
+        order[lo:hi] = np.argsort(xg, axis=1)
+        usv[lo:hi] = np.take_along_axis(xg, order[lo:hi], axis=1)
+
+    if n_jobs <= 1 or X.shape[0] < 2 * n_jobs:
+        work(0, X.shape[0])
+        return sv, order, usv
+    bounds = np.linspace(0, X.shape[0], n_jobs + 1).astype(int)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(n_jobs) as pool:
+        list(pool.map(work, bounds[:-1], bounds[1:]))
+    return sv, order, usv
+
+
+def union_sets(idx: np.ndarray, offsets: np.ndarray, n_genes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Union of the set members, the column → union position map, and the members as union positions."""
+    genes = np.unique(idx)
+    upos = np.full(n_genes, -1, dtype=np.int64)
+    upos[genes] = np.arange(genes.size)
+    return genes.astype(np.int64), upos, upos[idx]
 
 
 @contextlib.contextmanager

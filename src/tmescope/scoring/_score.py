@@ -15,8 +15,8 @@ from tmescope._progress import progress
 from tmescope._settings import settings
 from tmescope.scoring._kernels import numba_threads
 from tmescope.scoring._meanz import mean_z
-from tmescope.scoring._singscore import _singscore
-from tmescope.scoring._ssgsea import _ssgsea_es, normalize_es
+from tmescope.scoring._singscore import singscore_raw
+from tmescope.scoring._ssgsea import normalize_es, ssgsea_es
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -66,7 +66,8 @@ def _matrix(adata: AnnData, layer: str | None) -> Any:
     return np.asarray(X)
 
 
-def _dense_rows(X: Any, lo: int, hi: int, cols: np.ndarray | None = None) -> np.ndarray:
+def _dense_rows(X: Any, lo: int, hi: int, cols: np.ndarray | None = None, *, keep_float32: bool = False) -> np.ndarray:
+    """Rows ``lo:hi`` as a dense C-contiguous float array (float32 kept when asked: ranks are the same)."""
     block = X[lo:hi]
     if cols is not None:
         block = block[:, cols]
@@ -74,7 +75,8 @@ def _dense_rows(X: Any, lo: int, hi: int, cols: np.ndarray | None = None) -> np.
         block = block.toarray()
     elif hasattr(block, "compute"):
         block = block.compute()
-    out = np.ascontiguousarray(block, dtype=np.float64)
+    dtype = np.float32 if keep_float32 and block.dtype == np.float32 else np.float64
+    out = np.ascontiguousarray(block, dtype=dtype)
     if not np.isfinite(out).all():
         r, c = np.argwhere(~np.isfinite(out))[0]
         msg = (
@@ -227,8 +229,6 @@ def score_signatures(
 
 
 def _run(X: Any, index_sets: list[np.ndarray], *, method: str, chunk_size: int, n_jobs: int | None) -> np.ndarray:
-    from tmescope.scoring._kernels import pack_sets
-
     n_obs, n_genes = X.shape
     bounds = [(lo, min(lo + chunk_size, n_obs)) for lo in range(0, n_obs, chunk_size)]
     out = np.empty((n_obs, len(index_sets)))
@@ -243,15 +243,14 @@ def _run(X: Any, index_sets: list[np.ndarray], *, method: str, chunk_size: int, 
             for lo, hi in progress(bounds, total=len(bounds), desc="mean_z"):
                 out[lo:hi] = mean_z(_dense_rows(X, lo, hi, cols), local, mean=mean, std=std)
         return out
-    idx, offsets = pack_sets(index_sets, n_genes)
-    with numba_threads(n_jobs):
-        if method == "ssgsea":
-            powtab = np.arange(1, n_genes + 1, dtype=np.float64) ** 0.25
-            for lo, hi in progress(bounds, total=len(bounds), desc="ssGSEA"):
-                out[lo:hi] = _ssgsea_es(_dense_rows(X, lo, hi), idx, offsets, powtab)
-        else:
-            for lo, hi in progress(bounds, total=len(bounds), desc="singscore"):
-                out[lo:hi] = _singscore(_dense_rows(X, lo, hi), idx, offsets, center=True)
+    with numba_threads(n_jobs) as threads:
+        for lo, hi in progress(bounds, total=len(bounds), desc=method):
+            # rank-based: float32 input ranks exactly like its float64 copy, at half the memory and sort time
+            block = _dense_rows(X, lo, hi, keep_float32=True)
+            if method == "ssgsea":
+                out[lo:hi] = ssgsea_es(block, index_sets, n_jobs=threads)
+            else:
+                out[lo:hi] = singscore_raw(block, index_sets, n_jobs=threads)
     return out
 
 

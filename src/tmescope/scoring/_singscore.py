@@ -8,36 +8,29 @@ import numba
 import numpy as np
 
 from tmescope._registry import register
-from tmescope.scoring._kernels import check_matrix, pack_sets
+from tmescope.scoring._kernels import check_matrix, pack_sets, rank_min_subset, sorted_rows, union_sets
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
-@numba.njit(cache=True, nogil=True)
-def _rank_min(x: np.ndarray, r: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Ascending ranks with ties given the minimum rank (R's ``rank(ties.method="min")``)."""
-    n = x.size
-    order = np.argsort(x, kind="mergesort")
-    s = 0
-    while s < n:
-        v = x[order[s]]
-        e = s + 1
-        while e < n and x[order[e]] == v:
-            e += 1
-        for k in range(s, e):
-            r[order[k]] = s + 1
-        s = e
-
-
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _singscore(X: np.ndarray, idx: np.ndarray, offsets: np.ndarray, *, center: bool) -> np.ndarray:  # pragma: no cover
+def _singscore(  # noqa: PLR0917 - numba kernels take positional arrays
+    X: np.ndarray,
+    SV: np.ndarray,
+    UO: np.ndarray,
+    USV: np.ndarray,
+    genes: np.ndarray,
+    members: np.ndarray,
+    offsets: np.ndarray,
+    shift: float,
+) -> np.ndarray:  # pragma: no cover - compiled
     n_obs, n = X.shape
     n_sets = offsets.size - 1
     out = np.empty((n_obs, n_sets), dtype=np.float64)
     for i in numba.prange(n_obs):
-        r = np.empty(n, dtype=np.int64)
-        _rank_min(X[i], r)
+        r = np.empty(genes.size, dtype=np.int64)
+        rank_min_subset(SV[i], UO[i], USV[i], r)
         for j in range(n_sets):
             a = offsets[j]
             b = offsets[j + 1]
@@ -47,12 +40,22 @@ def _singscore(X: np.ndarray, idx: np.ndarray, offsets: np.ndarray, *, center: b
                 continue
             tot = 0.0
             for k in range(a, b):
-                tot += r[idx[k]]
+                tot += r[members[k]]
             low = (m + 1) / 2.0
             high = (2.0 * n - m + 1) / 2.0
             val = (tot / m - low) / (high - low)
-            out[i, j] = val - 0.5 if center else val
+            out[i, j] = val - shift
     return out
+
+
+def singscore_raw(
+    X: np.ndarray, gene_sets: Sequence[Sequence[int] | np.ndarray], *, center: bool = True, n_jobs: int = 1
+) -> np.ndarray:
+    """Singscore of a float64 C-contiguous matrix without input checks."""
+    idx, offsets = pack_sets(gene_sets, X.shape[1])
+    genes, _, members = union_sets(idx, offsets, X.shape[1])
+    sv, uo, usv = sorted_rows(X, genes, n_jobs)
+    return _singscore(X, sv, uo, usv, genes, members, offsets, 0.5 if center else 0.0)
 
 
 @register(
@@ -89,6 +92,4 @@ def singscore(X: np.ndarray, gene_sets: Sequence[Sequence[int] | np.ndarray], *,
     >>> singscore(X, [np.array([0, 1]), np.array([3, 4])]).ravel().tolist()
     [0.5, -0.5]
     """
-    arr = check_matrix(X)
-    idx, offsets = pack_sets(gene_sets, arr.shape[1])
-    return _singscore(arr, idx, offsets, center=bool(center))
+    return singscore_raw(check_matrix(X), gene_sets, center=bool(center))

@@ -9,24 +9,32 @@ import numpy as np
 
 from tmescope._errors import InputError
 from tmescope._registry import register
-from tmescope.scoring._kernels import check_matrix, pack_sets, rank_gsva
+from tmescope.scoring._kernels import check_matrix, pack_sets, rank_subset, sorted_rows, union_sets
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _ssgsea_es(
-    X: np.ndarray, idx: np.ndarray, offsets: np.ndarray, powtab: np.ndarray
+def _ssgsea_es(  # noqa: PLR0917 - numba kernels take positional arrays
+    X: np.ndarray,
+    SV: np.ndarray,
+    UO: np.ndarray,
+    USV: np.ndarray,
+    genes: np.ndarray,
+    upos: np.ndarray,
+    members: np.ndarray,
+    offsets: np.ndarray,
+    powtab: np.ndarray,
 ) -> np.ndarray:  # pragma: no cover - compiled
     n_obs, n = X.shape
     n_sets = offsets.size - 1
     out = np.empty((n_obs, n_sets), dtype=np.float64)
     total = n * (n + 1) / 2.0
     for i in numba.prange(n_obs):
-        q = np.empty(n, dtype=np.int64)
-        r = np.empty(n, dtype=np.int64)
-        rank_gsva(X[i], q, r)
+        q = np.empty(genes.size, dtype=np.int64)
+        r = np.empty(genes.size, dtype=np.int64)
+        rank_subset(X[i], SV[i], genes, UO[i], USV[i], upos, q, r)
         for j in range(n_sets):
             a = offsets[j]
             b = offsets[j + 1]
@@ -38,21 +46,25 @@ def _ssgsea_es(
             den = 0.0
             sq = 0.0
             for k in range(a, b):
-                g = idx[k]
-                w = powtab[r[g] - 1]
-                num += w * q[g]
+                u = members[k]
+                w = powtab[r[u] - 1]
+                num += w * q[u]
                 den += w
-                sq += q[g]
+                sq += q[u]
             # closed form of GSVA's random walk: sum of the in-set step CDF minus sum of the out-set step CDF
             out[i, j] = num / den - (total - sq) / (n - m)
     return out
 
 
-def ssgsea_es(X: np.ndarray, gene_sets: Sequence[Sequence[int] | np.ndarray], *, alpha: float = 0.25) -> np.ndarray:
-    """Unnormalised ssGSEA enrichment scores, shape (n_obs, n_sets); no input checks beyond packing."""
+def ssgsea_es(
+    X: np.ndarray, gene_sets: Sequence[Sequence[int] | np.ndarray], *, alpha: float = 0.25, n_jobs: int = 1
+) -> np.ndarray:
+    """Unnormalised ssGSEA enrichment scores of a float64 C-contiguous matrix, shape (n_obs, n_sets)."""
     idx, offsets = pack_sets(gene_sets, X.shape[1])
+    genes, upos, members = union_sets(idx, offsets, X.shape[1])
     powtab = np.arange(1, X.shape[1] + 1, dtype=np.float64) ** float(alpha)
-    return _ssgsea_es(X, idx, offsets, powtab)
+    sv, uo, usv = sorted_rows(X, genes, n_jobs)
+    return _ssgsea_es(X, sv, uo, usv, genes, upos, members, offsets, powtab)
 
 
 def normalize_es(es: np.ndarray) -> np.ndarray:
