@@ -167,7 +167,7 @@ def _read_frame(path: Path) -> pd.DataFrame:
     decoded = decode_text(raw, path)
     if decoded.fixes:
         autofix("io.decode", f"File '{path}': " + "; ".join(decoded.fixes), [])
-    table = parse_table(decoded.text, path)
+    table = parse_table(decoded.text, path, as_text=True)
     for fix in table.fixes:
         autofix("io.header", f"File '{path}': {fix}", [])
     data = np.column_stack([np.asarray(table.row_labels, dtype=object), table.cells])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -61,8 +61,11 @@ def _split(text: str, sep: str) -> list[list[str]]:
     return [line.split(sep) for line in lines]
 
 
-def parse_table(text: str, path: Path, *, sep: str | None = None) -> RawTable:
-    """Split text into header, row labels and a cell matrix, checking that every row has the same width."""
+def parse_table(text: str, path: Path, *, sep: str | None = None, as_text: bool = False) -> RawTable:
+    """Split text into header, row labels and a cell matrix, checking that every row has the same width.
+
+    Cells are float64 when every value is a finite number (unless ``as_text``), else text.
+    """
     fixes: list[str] = []
     if not text.strip():
         msg = f"File '{path}' contains no table (it is empty or only whitespace)."
@@ -70,10 +73,18 @@ def parse_table(text: str, path: Path, *, sep: str | None = None) -> RawTable:
     first_line = text.split("\n", 1)[0]
     if sep is None:
         sep = guess_sep(first_line, path)
-    rows = _split(text, sep)
-    # Blank lines are dropped (with their line numbers kept for messages).
-    line_no = [i + 1 for i, row in enumerate(rows) if any(cell.strip() for cell in row)]
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    quoted = '"' in text
+    if quoted:
+        rows = _split(text, sep)
+        # Blank lines are dropped (with their line numbers kept for messages).
+        line_no = [i + 1 for i, row in enumerate(rows) if any(cell.strip() for cell in row)]
+        rows = [row for row in rows if any(cell.strip() for cell in row)]
+        lines: list[str] = []
+    else:
+        all_lines = text.split("\n")
+        line_no = [i + 1 for i, line in enumerate(all_lines) if line.replace(sep, "").strip()]
+        lines = [all_lines[i - 1] for i in line_no]
+        rows = [lines[0].split(sep)] if lines else [[""]]
     header = rows[0]
     if len(header) == 1:
         other = {s: first_line.count(s) for s in (";", "|", " ", ",", "\t") if s != sep}
@@ -91,10 +102,14 @@ def parse_table(text: str, path: Path, *, sep: str | None = None) -> RawTable:
             "(Excel: 'Tab delimited text'), or pass sep= (CLI --sep) if the separator is unusual."
         )
         raise InputError(msg)
-    if len(rows) == 1:
+    n_data = len(rows) - 1 if quoted else len(lines) - 1
+    if n_data < 1:
         msg = f"File '{path}' has a header line but no data rows. Expected one row per gene (or per sample)."
         raise InputError(msg)
-    widths = np.fromiter((len(r) for r in rows[1:]), dtype=np.int64, count=len(rows) - 1)
+    if quoted:
+        widths = np.fromiter((len(r) for r in rows[1:]), dtype=np.int64, count=n_data)
+    else:
+        widths = np.fromiter((line.count(sep) + 1 for line in lines[1:]), dtype=np.int64, count=n_data)
     n_head = len(header)
     if np.all(widths == n_head + 1):
         # R's write.table(col.names=TRUE) leaves out the row-name column in the header.
@@ -114,15 +129,53 @@ def parse_table(text: str, path: Path, *, sep: str | None = None) -> RawTable:
             "their separator) and read the file again."
         )
         raise InputError(msg)
-    body = np.array(rows[1:], dtype=object)
+    if quoted:
+        body = np.array(rows[1:], dtype=object)
+        labels, cells = body[:, 0], body[:, 1:]
+    else:
+        labels, cells = _fast_body(lines[1:], sep, n_head, as_text=as_text)
     return RawTable(
         header=[h.strip() for h in header],
-        row_labels=[str(x) for x in body[:, 0]],
-        cells=body[:, 1:],
+        row_labels=[str(x) for x in labels],
+        cells=cells,
         lines=np.asarray(line_no[1:], dtype=np.int64),
         sep=sep,
         fixes=fixes,
     )
+
+
+def _fast_body(lines: list[str], sep: str, n_fields: int, *, as_text: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and cells of unquoted rows of known width via pandas' C parser.
+
+    Cells come back as float64 when every value parses to a finite number, else as text (for precise messages).
+    """
+    text = "\n".join(lines)
+    common: dict[str, Any] = {
+        "sep": sep,
+        "header": None,
+        "na_filter": False,
+        "keep_default_na": False,
+        "engine": "c",
+        "quoting": csv.QUOTE_NONE,
+        "skip_blank_lines": False,
+        "names": list(range(n_fields)),
+    }
+    try:
+        if as_text:
+            raise ValueError
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype={0: str, **dict.fromkeys(range(1, n_fields), np.float64)},
+            index_col=0,
+            **common,
+        )
+        values = frame.to_numpy(dtype=np.float64)
+        if np.isfinite(values).all():
+            return frame.index.to_numpy(dtype=object), values
+    except (ValueError, TypeError, OverflowError):
+        pass
+    body = pd.read_csv(io.StringIO(text), dtype=str, **common).to_numpy(dtype=object)
+    return body[:, 0], body[:, 1:]
 
 
 class Numeric(NamedTuple):
@@ -144,6 +197,8 @@ def to_numeric(
 
     ``describe(i, j)`` returns the location text of cell ``(i, j)`` for messages.
     """
+    if cells.dtype.kind == "f" and np.isfinite(cells).all():
+        return Numeric(np.asarray(cells, dtype=np.float64), 0, [])
     flat = np.asarray(cells, dtype=object).ravel()
     try:
         values = flat.astype(np.float64)
