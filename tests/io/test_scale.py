@@ -109,3 +109,23 @@ def test_as_scale_refuses_negative_linear():
     a = _adata([[1.0, -2.0]], scale="linear", pseudocount=None, log_base=None)
     with pytest.raises(ScaleError, match="1 negative value"):
         as_scale(a, "log2p1", method="m")
+
+
+def test_as_scale_layers_use_their_own_scale(rng):
+    lin = rng.lognormal(1.0, 1.5, size=(3, 40))
+    a = _adata(np.log2(lin + 0.001), scale="log2", pseudocount=0.001, log_base=2.0)
+    a.layers["linear"] = lin.astype(np.float32)
+    np.testing.assert_allclose(as_scale(a, "linear", layer="linear", method="m"), lin, rtol=1e-6)
+    a.layers["other"] = lin.astype(np.float32) * 1000
+    out = as_scale(a, "log2p1", layer="other", method="m")
+    np.testing.assert_allclose(out, np.log2(lin * 1000 + 1), rtol=1e-5)
+
+
+def test_counts_to_tpm_marks_genes_without_length(rng):
+    counts = rng.poisson(200, size=(2, 3)).astype(np.float32)
+    a = ad.AnnData(counts, var=pd.DataFrame(index=["CD8A", "PTPRC", "NOT_A_GENE"]))
+    a.uns["tmescope_input"] = {"scale": "counts", "pseudocount": None, "log_base": None, "scale_source": "detected"}
+    with pytest.warns(AutoFixWarning, match="1 gene\\(s\\) without a known length.*NOT_A_GENE"):
+        tpm = as_scale(a, "linear", method="m")
+    assert np.isnan(tpm[:, 2]).all()
+    np.testing.assert_allclose(tpm[:, :2].sum(axis=1), 1e6)

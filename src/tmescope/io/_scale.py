@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tmescope._errors import InputError, ScaleError
-from tmescope._keys import UNS_INPUT
+from tmescope._keys import LAYER_LINEAR, LAYER_LOG2, UNS_INPUT
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -369,8 +369,16 @@ def parse_scale(text: str) -> DeclaredScale:
 # --- conversion ---------------------------------------------------------------------------------------------
 
 
-def _input_info(adata: AnnData, X: np.ndarray) -> dict[str, Any]:
-    info = dict(adata.uns.get(UNS_INPUT, {}) or {})
+def _input_info(adata: AnnData, X: np.ndarray, layer: str | None) -> dict[str, Any]:
+    """The recorded scale of ``X`` (or of a documented layer); detected from the values when unknown."""
+    recorded = dict(adata.uns.get(UNS_INPUT, {}) or {})
+    info = {k: recorded[k] for k in ("file",) if k in recorded}
+    if layer is None:
+        info = recorded
+    elif layer == LAYER_LINEAR:
+        info.update(scale="linear", pseudocount=None, log_base=None, scale_source="declared")
+    elif layer == LAYER_LOG2:
+        info.update(scale="log2", pseudocount=1.0, log_base=2.0, scale_source="declared")
     if "scale" not in info:
         report = detect_scale(X)
         info.update(
@@ -402,7 +410,8 @@ def as_scale(adata: AnnData, target: str, *, layer: str | None = None, method: s
     target
         ``"linear"`` (TPM-like, non-negative) or ``"log2p1"`` (log2(x + 1) of linear values).
     layer
-        Use ``adata.layers[layer]`` instead of ``adata.X``.
+        Use ``adata.layers[layer]`` instead of ``adata.X``. The layers ``"linear"`` and ``"log2"`` are taken to
+        hold linear and log2(x + 1) values; the scale of any other layer is detected from its values.
     method
         Name of the calling method, used in error messages.
 
@@ -438,7 +447,7 @@ def as_scale(adata: AnnData, target: str, *, layer: str | None = None, method: s
         msg = f"Layer {layer!r} not in adata.layers (present: {list(adata.layers)}); pass layer=None to use adata.X."
         raise MissingKeyError(msg)
     X = _dense(adata.layers[layer] if layer is not None else adata.X).copy()
-    info = _input_info(adata, X)
+    info = _input_info(adata, X, layer)
     scale = info.get("scale")
     pc = info.get("pseudocount")
     base = info.get("log_base")
