@@ -766,6 +766,49 @@ def write_source_md(sets: list[dict], mapper: SymbolMapper) -> None:
     (OUT / "SOURCE.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+DOCS = ROOT / "docs" / "signatures.md"
+COLLECTION_TITLES = {
+    "bagaev2021": "Bagaev et al. 2021: the 29 functional signatures of the TME subtypes (MFP names and order)",
+    "estimate": "ESTIMATE stromal and immune signatures",
+    "immunotherapy": "Immunotherapy response and immune contexture",
+    "tls": "Tertiary lymphoid structures",
+    "caf": "Cancer-associated fibroblast states",
+    "matrisome": "Matrisome divisions and categories (Naba et al. 2012)",
+    "metabolic": "Metabolic programs",
+    "hallmark": "MSigDB Hallmarks (CC BY 4.0)",
+    "gbm_states": "Glioblastoma malignant cell states (Neftel et al. 2019)",
+    "cell_markers": "Cell-type markers (MCP-counter, Danaher 2017, Bindea 2013, glioma myeloid cells)",
+}
+
+
+def short_reference(citation: str) -> str:
+    year = re.search(r"((?:19|20)\d{2})", citation)
+    if citation.startswith("Gene Ontology Consortium"):
+        return f"Gene Ontology Consortium {year.group(1) if year else ''}".strip()
+    author = citation.split(" ", 1)[0].rstrip(",.")
+    return f"{author} et al. {year.group(1) if year else ''}".strip()
+
+
+def write_docs_table(sets: list[dict]) -> None:
+    """Refresh the table of every set between the markers of docs/signatures.md."""
+    lines = []
+    for coll, title in COLLECTION_TITLES.items():
+        sub = [s for s in sets if s["collection"] == coll]
+        lines += ["", f"### `{coll}`: {title} ({len(sub)} sets)", ""]
+        lines += ["| name | genes | category | reference | DOI |", "|---|---|---|---|---|"]
+        for s in sub:
+            doi = s["doi"]
+            lines.append(
+                f"| `{s['name']}` | {len(s['genes'])} | {s['category']} | {short_reference(s['citation'])} "
+                f"| [{doi}](https://doi.org/{doi}) |"
+            )
+    text = DOCS.read_text(encoding="utf-8")
+    start, end = "<!-- sets:start -->", "<!-- sets:end -->"
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    DOCS.write_text(head + start + "\n" + "\n".join(lines).strip("\n") + "\n" + end + tail, encoding="utf-8")
+
+
 def main() -> None:
     sets, mapper = build()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -782,6 +825,8 @@ def main() -> None:
     tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(OUT / "signatures.json")
     write_source_md(sets, mapper)
+    if DOCS.exists():
+        write_docs_table(sets)
     print(f"{len(sets)} sets, {len(mapper.changes)} symbols remapped, {len(mapper.unmapped)} left as published")
     for c in mapper.changes:
         print(f"  {c['set']}: {c['published']} -> {c['current']} ({c['rule']})")

@@ -113,3 +113,15 @@ def test_errors_name_the_fix(adata):
 def test_methods_are_registered():
     reg = methods("scoring")
     assert set(reg["name"]) >= set(METHODS)
+
+
+def test_backed_h5ad_reads_chunks_and_matches_memory(adata, tmp_path):
+    path = tmp_path / "x.h5ad"
+    adata.write_h5ad(path)
+    backed = ad.read_h5ad(path, backed="r")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tmescope.CoverageWarning)
+        want = score_signatures(adata.copy(), sets=SETS, method="singscore")
+        got = score_signatures(backed, sets=SETS, method="singscore", chunk_size=10)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    backed.file.close()

@@ -95,3 +95,11 @@ def test_gmt_round_trip_and_user_sets(tmp_path):
     bad.write_text("only_name\n")
     with pytest.raises(ValueError, match="line 1"):
         sig.read_gmt(bad)
+
+
+def test_docs_list_every_set():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "signatures.md").read_text(encoding="utf-8")
+    missing = [n for n in sig.get_sets() if f"`{n}`" not in text]
+    assert not missing, f"regenerate docs with scripts/build_signature_library.py; missing {missing[:5]}"

@@ -61,7 +61,10 @@ def _matrix(adata: AnnData, layer: str | None) -> Any:
         raise InputError(msg)
     if sparse.issparse(X):
         return X.tocsr() if not sparse.isspmatrix_csr(X) and not isinstance(X, sparse.csr_array) else X
-    if hasattr(X, "compute"):  # dask array: chunks are pulled one at a time below
+    if isinstance(X, np.ndarray):
+        return X
+    if hasattr(X, "shape") and hasattr(X, "__getitem__") and len(X.shape) == 2:
+        # backed (on-disk) matrices and dask arrays: rows are read one chunk at a time below
         return X
     return np.asarray(X)
 
