@@ -119,3 +119,25 @@ def _tsv(tmp_path):
     p = tmp_path / "x.tsv"
     FRAME.to_csv(p, sep="\t")
     return p
+
+
+def test_gct_and_comment_lines(tmp_path):
+    gct = tmp_path / "a.gct"
+    gct.write_text("#1.2\n3\t2\nName\tDescription\tS1\tS2\nCD8A\tna\t12.5\t3\nPTPRC\tna\t80\t40\nGZMB\tna\t5\t0\n")
+    with pytest.warns(match="GCT 1.2 preamble"):
+        a = read_expression(gct)
+    assert list(a.obs_names) == ["S1", "S2"]
+    commented = tmp_path / "c.tsv"
+    commented.write_text("# exported by a pipeline\ngene\tS1\tS2\nCD8A\t12.5\t3\nPTPRC\t80\t40\nGZMB\t5\tx\n")
+    with pytest.warns(match="skipped 1 comment line"), pytest.raises(Exception, match="line 5, row 'GZMB'"):
+        read_expression(commented)
+
+
+def test_annotation_columns_are_named(tmp_path):
+    p = tmp_path / "fc.txt"
+    p.write_text(
+        "Geneid\tChr\tStart\tEnd\tStrand\tLength\ts1.bam\ts2.bam\n"
+        "CD8A\tchr2;chr2\t1;5\t3;9\t-;-\t2000\t100\t200\nPTPRC\tchr1\t5\t9\t+\t3000\t500\t600\n"
+    )
+    with pytest.raises(ValueError, match="Chr, Strand hold text in every row.*featureCounts"):
+        read_expression(p)

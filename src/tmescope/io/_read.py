@@ -119,7 +119,7 @@ def _parse_text(path: Path, *, compression: str | None, sep: str | None, budget:
     def describe(i: int, j: int) -> str:
         return f"line {lines[i]}, row '{labels[i]}', column '{header[j + 1]}'"
 
-    numeric = to_numeric(table.cells, path=path, describe=describe, allow_missing=allow_missing)
+    numeric = to_numeric(table.cells, path=path, describe=describe, allow_missing=allow_missing, columns=header[1:])
     if numeric.n_missing:
         autofix(
             "io.missing_values",
@@ -185,7 +185,7 @@ def _parse_parquet(path: Path, *, budget: int, allow_missing: bool) -> _Parsed:
         cells: np.ndarray = body.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         cells = body.astype(object).to_numpy()
-    numeric = to_numeric(cells, path=path, describe=describe, allow_missing=allow_missing)
+    numeric = to_numeric(cells, path=path, describe=describe, allow_missing=allow_missing, columns=cols)
     if numeric.n_missing:
         autofix(
             "io.missing_values",

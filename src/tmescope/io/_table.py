@@ -70,7 +70,8 @@ def parse_table(text: str, path: Path, *, sep: str | None = None, as_text: bool 
     if not text.strip():
         msg = f"File '{path}' contains no table (it is empty or only whitespace)."
         raise InputError(msg)
-    first_line = text.split("\n", 1)[0]
+    text, gct = _strip_preamble(text, fixes)
+    first_line = text.lstrip("\n").split("\n", 1)[0]
     if sep is None:
         sep = guess_sep(first_line, path)
     quoted = '"' in text
@@ -134,6 +135,9 @@ def parse_table(text: str, path: Path, *, sep: str | None = None, as_text: bool 
         labels, cells = body[:, 0], body[:, 1:]
     else:
         labels, cells = _fast_body(lines[1:], sep, n_head, as_text=as_text)
+    if gct and n_head > 2 and header[1].strip().lower() == "description":
+        header = [header[0], *header[2:]]
+        cells = np.asarray(cells[:, 1:], dtype=object)
     return RawTable(
         header=[h.strip() for h in header],
         row_labels=[str(x) for x in labels],
@@ -142,6 +146,29 @@ def parse_table(text: str, path: Path, *, sep: str | None = None, as_text: bool 
         sep=sep,
         fixes=fixes,
     )
+
+
+def _strip_preamble(text: str, fixes: list[str]) -> tuple[str, bool]:
+    """Blank out leading ``#`` comment lines and the GCT 1.2 preamble, keeping line numbers."""
+    lines = text.split("\n", 3)
+    if lines[0].strip() in ("#1.2", "#1.3"):
+        if lines[0].strip() == "#1.3":
+            msg = "GCT 1.3 files (with row/column metadata) are not read; save the matrix as GCT 1.2 or TSV."
+            raise InputError(msg)
+        fixes.append("read the GCT 1.2 preamble and dropped its Description column")
+        return "\n\n" + text.split("\n", 2)[2] if len(lines) > 2 else "", True
+    n = 0
+    all_lines = text.split("\n")
+    while (
+        n < len(all_lines) - 1
+        and all_lines[n].startswith("#")
+        and (all_lines[n].startswith(("# ", "##")) or "\t" not in all_lines[n] and "," not in all_lines[n])
+    ):
+        n += 1
+    if n:
+        fixes.append(f"skipped {n} comment line(s) starting with '#' before the header")
+        return "\n" * n + "\n".join(all_lines[n:]), False
+    return text, False
 
 
 def _fast_body(lines: list[str], sep: str, n_fields: int, *, as_text: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -192,6 +219,7 @@ def to_numeric(
     path: Path,
     describe: Callable[[int, int], str],
     allow_missing: bool,
+    columns: list[str] | None = None,
 ) -> Numeric:
     """Convert a text (or object) matrix to float64; list bad cells by line, gene and sample.
 
@@ -209,6 +237,8 @@ def to_numeric(
             series = series.str.strip()
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
         bad_parse = np.isnan(values)
+    if columns is not None and cells.ndim == 2 and cells.shape[0] >= 2 and bad_parse.any():
+        _refuse_text_columns(bad_parse.reshape(cells.shape), flat.reshape(cells.shape), columns, path)
     nonfinite = ~np.isfinite(values)
     problems = np.flatnonzero(nonfinite | bad_parse)
     if problems.size == 0:
@@ -252,6 +282,27 @@ def to_numeric(
     values[problems] = np.nan
     described = [f"{where(k)}: {tok!r}" for k, tok in zip(problems[:5], tokens[:5], strict=False)]
     return Numeric(values.reshape(cells.shape), int(problems.size), described)
+
+
+def _refuse_text_columns(bad: np.ndarray, cells: np.ndarray, columns: list[str], path: Path) -> None:
+    """Refuse columns that hold text in every row: annotation columns next to the values."""
+    text_cols = [
+        j
+        for j in np.flatnonzero(bad.all(axis=0))
+        if not all(str(v).strip().lower() in MISSING_TOKENS for v in cells[:, j])
+    ]
+    if not text_cols:
+        return
+    names = [columns[j] for j in text_cols]
+    examples = ", ".join(f"'{columns[j]}': {str(cells[0, j])!r}" for j in text_cols[:3])
+    featurecounts = {"chr", "start", "end", "strand"} <= {c.strip().lower() for c in columns}
+    extra = " (featureCounts output: also remove Chr, Start, End, Strand and Length)" if featurecounts else ""
+    msg = (
+        f"File '{path}': {format_items(names)} hold text in every row ({examples}): annotation columns? "
+        "tmescope expects one label column (gene or sample IDs) followed by numeric columns only; remove the "
+        f"other annotation columns{extra} and read the file again."
+    )
+    raise InputError(msg)
 
 
 def _overflows(token: str) -> bool:
