@@ -1,0 +1,82 @@
+"""The whole single-cell run: prepare, annotate, score states, composition, pseudobulk and features."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+from tmescope import _keys
+from tmescope._settings import settings
+from tmescope.sc._aggregate import pseudobulk, sc_features
+from tmescope.sc._annotate import annotate_compartments
+from tmescope.sc._input import prepare_cells
+from tmescope.sc._states import score_states
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from anndata import AnnData
+
+
+class CellProfile(NamedTuple):
+    """What :func:`profile_cells` returns."""
+
+    cells: AnnData
+    """The working AnnData with every result under its documented key."""
+    features: pd.DataFrame
+    """The tidy feature table (one row per sample and feature)."""
+    pseudobulk: AnnData
+    """Per-sample × compartment pseudobulk (input of :func:`tmescope.bulk.build_reference`)."""
+
+
+def profile_cells(
+    adata: AnnData,
+    *,
+    sample_key: str | None = None,
+    labels_key: str | None = None,
+    layer: str | None = None,
+    scale: str = "auto",
+    resolution: float = 2.0,
+    min_score: float = 0.15,
+    states: bool = True,
+    signatures: bool = True,
+    seed: int | None = None,
+) -> CellProfile:
+    """Run the single-cell TME analysis of every sample of an AnnData (the input is not changed).
+
+    Steps: :func:`prepare_cells` (input matrix, scale, genes, sample names), :func:`annotate_compartments`
+    (or the user's labels), :func:`score_states`, :func:`sc_features` (composition, states, pseudobulk
+    signatures) and :func:`pseudobulk` per sample and compartment.
+
+    Parameters
+    ----------
+    adata
+        Cells × genes, raw counts (in ``X`` or a layer) or log-normalised values.
+    sample_key
+        ``obs`` column naming each cell's sample; ``None`` treats all cells as one sample.
+    labels_key
+        ``obs`` column with the user's own cell-type labels, used instead of the marker annotator.
+    layer, scale
+        As in :func:`prepare_cells`.
+    resolution, min_score
+        As in :func:`annotate_compartments`.
+    states
+        Score the state programs.
+    signatures
+        Score the pseudobulk with the bulk signature collections.
+    seed
+        Seed of the clustering (default ``tmescope.settings.seed``).
+
+    Returns
+    -------
+    CellProfile
+        ``cells`` (with ``obs["compartment"]``, ``obs["compartment_confidence"]``, ``obs["compartment_cluster"]``,
+        ``obsm["compartment_scores"]``, ``obsm["sc_states"]``, ``uns["compartment"]``, ``uns["sc_states"]``,
+        ``uns["tmescope_input"]``), ``features`` and ``pseudobulk``.
+    """
+    seed = settings.seed if seed is None else int(seed)
+    cells = prepare_cells(adata, sample_key=sample_key, layer=layer, scale=scale)
+    annotate_compartments(cells, labels_key=labels_key, resolution=resolution, min_score=min_score, seed=seed)
+    if states:
+        score_states(cells)
+    features = sc_features(cells, signatures=signatures)
+    pb = pseudobulk(cells, groupby=_keys.OBS_COMPARTMENT)
+    return CellProfile(cells, features, pb)
