@@ -139,5 +139,5 @@ def test_annotation_columns_are_named(tmp_path):
         "Geneid\tChr\tStart\tEnd\tStrand\tLength\ts1.bam\ts2.bam\n"
         "CD8A\tchr2;chr2\t1;5\t3;9\t-;-\t2000\t100\t200\nPTPRC\tchr1\t5\t9\t+\t3000\t500\t600\n"
     )
-    with pytest.raises(ValueError, match="Chr, Strand hold text in every row.*featureCounts"):
+    with pytest.raises(ValueError, match=r"Chr, Strand hold text in every row.*featureCounts"):
         read_expression(p)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 MISSING_TOKENS = frozenset(
     {"", "na", "n/a", "#n/a", "nan", "null", "none", "-", ".", "?", "nd", "#value!", "#div/0!", "#num!"}
 )
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d+$")
 _SEP_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", " ": "space"}
 
 
@@ -162,7 +164,7 @@ def _strip_preamble(text: str, fixes: list[str]) -> tuple[str, bool]:
     while (
         n < len(all_lines) - 1
         and all_lines[n].startswith("#")
-        and (all_lines[n].startswith(("# ", "##")) or "\t" not in all_lines[n] and "," not in all_lines[n])
+        and (all_lines[n].startswith(("# ", "##")) or ("\t" not in all_lines[n] and "," not in all_lines[n]))
     ):
         n += 1
     if n:
@@ -289,7 +291,9 @@ def _refuse_text_columns(bad: np.ndarray, cells: np.ndarray, columns: list[str],
     text_cols = [
         j
         for j in np.flatnonzero(bad.all(axis=0))
-        if not all(str(v).strip().lower() in MISSING_TOKENS for v in cells[:, j])
+        if not all(
+            str(v).strip().lower() in MISSING_TOKENS or _DECIMAL_COMMA.match(str(v).strip()) for v in cells[:, j]
+        )
     ]
     if not text_cols:
         return
