@@ -268,7 +268,7 @@ def profile(
     sub_ref = None if ref is None else ref
     classify_subtype(work, reference=sub_ref, k=k, seed=seed)
     k_used = work.uns[_keys.UNS_SUBTYPE]["k"]
-    sub_method = "Bagaev 2021 de novo (Leiden)" if ref is None else f"Bagaev 2021 kNN k={k_used} vs {ref.name}"
+    sub_method = "Bagaev 2021 de novo (Louvain)" if ref is None else f"Bagaev 2021 kNN k={k_used} vs {ref.name}"
     parts.append(
         _label_rows(
             work.obs[_keys.OBS_SUBTYPE],

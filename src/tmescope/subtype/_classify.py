@@ -170,7 +170,7 @@ def classify_subtype(
     reference: Any = None,
     k: int = 35,
     seed: int | None = None,
-    method: str = "leiden",
+    method: str = "louvain",
     clip: float = DEFAULT_CLIP,
     thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS,
     n_nearest: int = 10,
@@ -184,7 +184,7 @@ def classify_subtype(
 
     - ``reference=None`` (de novo): median and MAD come from this cohort; samples are linked when the
       Pearson correlation of their scaled profiles exceeds a threshold; communities are found by seeded
-      Leiden (or Louvain) over a scan of thresholds, and the four-cluster partition with the best
+      Louvain (the paper's choice; or Leiden) over a scan of thresholds, and the four-cluster partition with the best
       ``Calinski-Harabasz / Davies-Bouldin / shifted silhouette`` is kept. Clusters are named by their mean
       immune and stromal signal. Confidence is the share of the ``k`` nearest cohort samples in the same
       subtype.
@@ -208,7 +208,7 @@ def classify_subtype(
     seed
         Seed of the community detection; default ``tmescope.settings.seed``.
     method
-        Community detection for de novo calls: ``"leiden"`` or ``"louvain"``.
+        Community detection for de novo calls: ``"louvain"`` (default, as in the paper) or ``"leiden"``.
     clip
         Clip of scaled scores before the neighbour search.
     thresholds

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,32 +49,46 @@ def _correlation(x: np.ndarray) -> np.ndarray:
     return corr
 
 
-def _communities(corr: np.ndarray, threshold: float, *, method: str, seed: int) -> np.ndarray:
-    """Community index per node of the graph of correlations above ``threshold``."""
+def _full_graph(corr: np.ndarray, threshold: float) -> tuple[Any, np.ndarray]:
+    """Graph of every pair correlated above ``threshold`` (weight = r), and its edge weights."""
     import igraph as ig
 
     n = corr.shape[0]
-    iu, ju = np.triu_indices(n, k=1)
-    keep = corr[iu, ju] > threshold
-    edges = np.column_stack([iu[keep], ju[keep]])
-    weights = corr[iu, ju][keep].tolist()
+    src: list[np.ndarray] = []
+    dst: list[np.ndarray] = []
+    wts: list[np.ndarray] = []
+    # Row blocks keep the temporary index arrays small on large cohorts.
+    for lo in range(0, n, 1024):
+        block = corr[lo : lo + 1024]
+        rows, cols = np.nonzero(block > threshold)
+        rows = rows + lo
+        upper = cols > rows
+        src.append(rows[upper])
+        dst.append(cols[upper])
+        wts.append(block[rows[upper] - lo, cols[upper]])
+    weights = np.concatenate(wts) if wts else np.empty(0)
+    edges = np.column_stack([np.concatenate(src), np.concatenate(dst)]) if src else np.empty((0, 2), dtype=int)
     graph = ig.Graph(n=n, edges=edges.tolist(), directed=False)
-    graph.es["weight"] = weights
+    graph.es["weight"] = weights.tolist()
+    return graph, weights
+
+
+def _communities(graph: Any, weights: np.ndarray, threshold: float, *, method: str, seed: int) -> np.ndarray:
+    """Community index per node of the subgraph of edges with weight above ``threshold``."""
+    import igraph as ig
+
+    sub = graph.subgraph_edges(np.flatnonzero(weights > threshold).tolist(), delete_vertices=False)
     if method == "leiden":
         import leidenalg
 
-        part = leidenalg.find_partition(
-            graph, leidenalg.ModularityVertexPartition, weights="weight", n_iterations=-1, seed=seed
-        )
-        membership = np.asarray(part.membership)
-    else:
-        # igraph's Louvain draws from the Python-level generator; give it its own seeded one and restore.
-        ig.set_random_number_generator(random.Random(seed))
-        try:
-            membership = np.asarray(graph.community_multilevel(weights="weight").membership)
-        finally:
-            ig.set_random_number_generator(random)
-    return membership
+        part = leidenalg.find_partition(sub, leidenalg.ModularityVertexPartition, weights="weight", seed=seed)
+        return np.asarray(part.membership)
+    # igraph's Louvain draws from the Python-level generator; give it its own seeded one and restore.
+    ig.set_random_number_generator(random.Random(seed))
+    try:
+        return np.asarray(sub.community_multilevel(weights="weight").membership)
+    finally:
+        ig.set_random_number_generator(random)
 
 
 def _relabel(membership: np.ndarray, min_size: int) -> np.ndarray:
@@ -159,7 +174,7 @@ def cluster_samples(
     *,
     thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS,
     n_clusters: int = 4,
-    method: str = "leiden",
+    method: str = "louvain",
     seed: int = 0,
     min_cluster_size: int | None = None,
     k: int = 35,
@@ -177,7 +192,7 @@ def cluster_samples(
         ``CH / DB / (silhouette - min + 1)`` is kept. When no threshold gives it, the best partition with
         2 or more clusters is kept.
     method
-        ``"leiden"`` (leidenalg, modularity) or ``"louvain"`` (igraph multilevel).
+        ``"louvain"`` (igraph multilevel, seeded) or ``"leiden"`` (leidenalg, modularity, seeded).
     seed
         Seed of the community detection.
     min_cluster_size
@@ -197,10 +212,12 @@ def cluster_samples(
     n = x.shape[0]
     min_size = max(3, round(0.02 * n)) if min_cluster_size is None else int(min_cluster_size)
     corr = _correlation(x)
+    graph, weights = _full_graph(corr, float(min(thresholds)))
+    del corr
     rows = []
     partitions = []
     for t in thresholds:
-        labels = _relabel(_communities(corr, float(t), method=method, seed=seed), min_size)
+        labels = _relabel(_communities(graph, weights, float(t), method=method, seed=seed), min_size)
         assigned = labels >= 0
         n_found = int(labels.max() + 1) if assigned.any() else 0
         ch = db = sc = np.nan
