@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 
 from tmescope._errors import AutoFixWarning, InputError, TmescopeWarning
@@ -83,6 +84,18 @@ def test_response_words_and_recist_words(tmp_path):
     assert c["os_event"].tolist() == [1.0, 0.0]
     assert c["response"].tolist() == ["R", "NR"]
     assert c["recist"].tolist() == ["PR", "PD"]
+
+
+def test_event_without_time_in_a_real_cohort(reference_dir):
+    path = reference_dir / "icb_hugo2016_melanoma_pd1" / "clinical.tsv"
+    with pytest.raises(InputError, match=r"OS event but a blank or missing time in 'os_time_months': line 8 \(Pt8\)"):
+        read_clinical(path)
+    with pytest.warns(AutoFixWarning, match=r"OS event without a time.*line 8 \(Pt8\)"):
+        c = read_clinical(path, bad_survival="missing")
+    row = c.set_index("sample_id").loc["Pt8"]
+    assert np.isnan(row["os_time"])
+    assert np.isnan(row["os_event"])
+    assert int(c["os_time"].notna().sum()) == 26
 
 
 def test_unknown_response_value_named(tmp_path):

@@ -58,6 +58,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "overall_survival",
         "survival_time",
         "os_time_mo",
+        "time",
     ),
     "os_event": ("os_event", "os_status", "os_censor_event", "vital_status", "dead", "death", "os_evt"),
     "pfs_time": (
@@ -203,7 +204,7 @@ def _line(frame: pd.DataFrame, i: int) -> str:
     return f"line {lines[i]}" if lines else f"row {i + 1}"
 
 
-def _times(frame: pd.DataFrame, col: str, path: Path) -> np.ndarray:
+def _times(frame: pd.DataFrame, col: str, path: Path, *, bad_survival: str) -> np.ndarray:
     out = np.full(len(frame), np.nan)
     bad: list[str] = []
     for i, v in enumerate(frame[col].tolist()):
@@ -218,11 +219,18 @@ def _times(frame: pd.DataFrame, col: str, path: Path) -> np.ndarray:
             bad.append(f"{_line(frame, i)}: {v!r} is {'negative' if t < 0 else 'not finite'}")
             continue
         out[i] = t
-    if bad:
+    if bad and bad_survival == "missing":
+        autofix(
+            "clinical.bad_survival",
+            f"Clinical file '{path}', column '{col}': {len(bad)} impossible survival time(s) set to missing "
+            "(bad_survival='missing')",
+            bad,
+        )
+    elif bad:
         msg = (
             f"Clinical file '{path}', column '{col}': {len(bad)} impossible survival time(s): "
             f"{'; '.join(bad[:5])}{' …' if len(bad) > 5 else ''}. Times must be non-negative numbers; fix "
-            "these rows (leave a cell empty when unknown)."
+            "these rows (leave a cell empty when unknown), or pass bad_survival='missing' to set them to missing."
         )
         raise InputError(msg)
     return out
@@ -287,7 +295,11 @@ def _categorical(frame: pd.DataFrame, col: str, mapping: dict[str, str], what: s
 
 
 def read_clinical(
-    path: str | os.PathLike[str], *, sample_col: str | None = None, patient_col: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    sample_col: str | None = None,
+    patient_col: str | None = None,
+    bad_survival: str = "error",
 ) -> pd.DataFrame:
     r"""Read a clinical table (one row per sample) and add standard columns.
 
@@ -299,6 +311,9 @@ def read_clinical(
         Column with sample IDs (the expression column names); found by name when not given.
     patient_col
         Column with patient IDs; found by name when not given, else equal to the sample IDs.
+    bad_survival
+        ``"error"`` (default) refuses negative or non-numeric survival times and events without a time;
+        ``"missing"`` sets the survival time and event of those rows to missing, listed in a warning.
 
     Returns
     -------
@@ -329,6 +344,9 @@ def read_clinical(
     if not isinstance(path, str | os.PathLike):
         msg = f"path must be a file path (str or pathlib.Path); received {type(path).__name__}."
         raise InputTypeError(msg)
+    if bad_survival not in ("error", "missing"):
+        msg = f"bad_survival must be 'error' or 'missing'; received {bad_survival!r}."
+        raise InputError(msg)
     path = Path(path)
     frame = _read_frame(path)
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -350,16 +368,27 @@ def read_clinical(
         raise InputError(msg)
     for kind in ("os", "pfs"):
         tcol, ecol = used[f"{kind}_time"], used[f"{kind}_event"]
-        times = _times(frame, tcol, path) if tcol else np.full(len(frame), np.nan)
+        ids = out["sample_id"].tolist()
+        times = _times(frame, tcol, path, bad_survival=bad_survival) if tcol else np.full(len(frame), np.nan)
         events = _events(frame, ecol, path) if ecol else np.full(len(frame), np.nan)
         orphan = np.flatnonzero(np.isnan(times) & ~np.isnan(events))
         if tcol and orphan.size:
-            rows = ", ".join(f"{_line(frame, i)} ({out['sample_id'][i]})" for i in orphan[:5])
-            msg = (
-                f"Clinical file '{path}': {orphan.size} row(s) have a {kind.upper()} event but a blank or missing "
-                f"time in '{tcol}': {rows}. Give the time, or leave both time and event empty."
-            )
-            raise InputError(msg)
+            rows = [f"{_line(frame, int(i))} ({ids[i]})" for i in orphan]
+            if bad_survival == "missing":
+                events[orphan] = np.nan
+                autofix(
+                    "clinical.bad_survival",
+                    f"Clinical file '{path}': {kind.upper()} event without a time in '{tcol}' set to missing "
+                    "(bad_survival='missing')",
+                    rows,
+                )
+            else:
+                msg = (
+                    f"Clinical file '{path}': {orphan.size} row(s) have a {kind.upper()} event but a blank or missing "
+                    f"time in '{tcol}': {', '.join(rows[:5])}. Give the time, or leave both time and event empty "
+                    "(bad_survival='missing' sets such rows to missing)."
+                )
+                raise InputError(msg)
         out[f"{kind}_time"] = times
         out[f"{kind}_event"] = events
     recist: list[Any] = [None] * len(frame)
