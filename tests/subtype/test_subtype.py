@@ -4,6 +4,8 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score
 
 import tmescope
@@ -277,3 +279,36 @@ def test_immune_phenotype_low_coverage_refused():
     keep = [g for g in adata.var_names if g not in CD8_GENES[:3]]
     with pytest.raises(tmescope.InputError, match="Only 2 of the 5"):
         tmescope.subtype.immune_phenotype(adata[:, keep].copy())
+
+
+# --- properties ----------------------------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(scale=st.floats(0.01, 100.0), shift=st.floats(-1e4, 1e4), seed=st.integers(0, 1000))
+def test_calls_invariant_to_affine_score_transforms(scale, shift, seed):
+    """Median/MAD scaling removes any positive affine change of a signature's scores."""
+    scores, truth = simulate_scores(n_per_subtype=10, seed=seed)
+    ref = make_subtype_reference(scores, truth, name="r")
+    moved = make_subtype_reference(scores * scale + shift, truth, name="r")
+    np.testing.assert_allclose(ref.scaled.to_numpy(), moved.scaled.to_numpy(), atol=1e-6)
+    query = _adata(scores.iloc[::7])
+    query2 = _adata(scores.iloc[::7] * scale + shift)
+    a = classify_subtype(query, reference=ref, k=5)
+    b = classify_subtype(query2, reference=moved, k=5)
+    assert a["subtype"].tolist() == b["subtype"].tolist()
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_knn_vote_invariant_to_reference_row_order(seed):
+    rng = np.random.default_rng(seed)
+    ref = rng.normal(size=(40, 3))
+    labels = rng.choice(np.array(list(SUBTYPES), dtype=object), size=40)
+    query = rng.normal(size=(5, 3))
+    perm = rng.permutation(40)
+    a = knn_vote(ref, labels, query, k=7)
+    b = knn_vote(ref[perm], labels[perm], query, k=7)
+    assert a[0].tolist() == b[0].tolist()
+    np.testing.assert_allclose(a[1], b[1])
+    np.testing.assert_allclose(a[3], b[3])
