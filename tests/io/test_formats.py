@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import anndata as ad
 import numpy as np
@@ -141,3 +142,16 @@ def test_annotation_columns_are_named(tmp_path):
     )
     with pytest.raises(ValueError, match=r"Chr, Strand hold text in every row.*featureCounts"):
         read_expression(p)
+
+
+def test_cli_inspect_with_clinical_table(tmp_path):
+    bad = Path(__file__).resolve().parents[1] / "data" / "io" / "bad_inputs"
+    out = tmp_path / "o"
+    args = ["inspect", str(bad / "33_tcga_expression.tsv"), "--clinical", str(bad / "33_tcga_clinical.tsv")]
+    result = CliRunner().invoke(cli, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Matching:     3 of 4 samples matched" in result.output
+    assert "TCGA-AB-0009-01A" in result.output
+    prov = json.loads((out / "provenance.json").read_text())
+    assert [i["role"] for i in prov["inputs"]] == ["expression", "clinical"]
+    assert any(f["step"] == "clinical.normalise_ids" for f in prov["automatic_fixes"])

@@ -41,6 +41,12 @@ _SCALES = "auto, counts, linear, log2(x+1), log2(x+0.001), ln(x+1), log10(x+1), 
     default=None,
     help="Folder for inspection.json and provenance.json (nothing is written without it).",
 )
+@click.option(
+    "--clinical",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Clinical table to read and match to the expression samples.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @handle_errors
 def inspect_command(  # noqa: PLR0917 - click passes every option positionally
@@ -53,6 +59,7 @@ def inspect_command(  # noqa: PLR0917 - click passes every option positionally
     clip_negative: bool,  # noqa: FBT001
     max_bytes: int | None,
     out: Path | None,
+    clinical: Path | None,
     as_json: bool,  # noqa: FBT001
 ) -> None:
     """Read FILE and print what was detected: orientation, scale, gene identifiers, mapping, and every warning.
@@ -60,7 +67,7 @@ def inspect_command(  # noqa: PLR0917 - click passes every option positionally
     Exit status 0 when the file can be used, 2 when it is refused (the reason is printed).
     """
     from tmescope._settings import settings
-    from tmescope.io._inspect import format_summary, inspect_expression
+    from tmescope.io._inspect import format_summary, inspect_clinical, inspect_expression
 
     params = {
         "orientation": orientation,
@@ -73,7 +80,9 @@ def inspect_command(  # noqa: PLR0917 - click passes every option positionally
     }
     prov = Provenance("inspect", params=params, seed=settings.seed)
     with collect(prov):
-        _, summary = inspect_expression(file, **params)
+        adata, summary = inspect_expression(file, **params)
+        if clinical is not None:
+            summary["clinical"] = inspect_clinical(clinical, adata.obs_names)
     click.echo(json.dumps(summary, indent=2, default=str) if as_json else format_summary(summary))
     if out is not None:
         with atomic_path(out / "inspection.json") as tmp:

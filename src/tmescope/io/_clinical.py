@@ -19,6 +19,7 @@ import pandas as pd
 
 from tmescope._errors import InputError, InputTypeError, MissingKeyError
 from tmescope._logging import autofix, format_items, warn
+from tmescope._provenance import current
 from tmescope.io._sniff import decode_text, memory_budget, read_bytes, read_head, sniff
 from tmescope.io._table import MISSING_TOKENS, parse_table
 
@@ -425,6 +426,9 @@ def read_clinical(
     result = pd.concat([out, originals.reset_index(drop=True)], axis=1)
     result.attrs["columns_used"] = {k: v for k, v in used.items()}
     result.attrs["file"] = str(path)
+    prov = current()
+    if prov is not None:
+        prov.add_input(path, role="clinical")
     return result
 
 

@@ -87,6 +87,34 @@ def inspect_expression(path: str | os.PathLike[str], **kwargs: Any) -> tuple[Ann
     return adata, summarize(adata, warnings_seen=seen)
 
 
+def inspect_clinical(path: str | os.PathLike[str], sample_ids: Any) -> dict[str, Any]:
+    """Read a clinical table, match it to ``sample_ids`` and summarise both, recording every warning."""
+    from tmescope.io._clinical import match_samples, read_clinical
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TmescopeWarning)
+        clinical = read_clinical(Path(path))
+        _, report = match_samples(list(sample_ids), clinical)
+    seen = [f"{w.category.__name__}: {w.message}" for w in caught if issubclass(w.category, TmescopeWarning)]
+    counts = {col: clinical[col].value_counts(dropna=False).rename(str).to_dict() for col in ("response", "recist")}
+    return {
+        "file": str(path),
+        "n_rows": len(clinical),
+        "columns_used": clinical.attrs.get("columns_used", {}),
+        "os_events": int(clinical["os_event"].sum()),
+        "os_known": int(clinical["os_time"].notna().sum()),
+        "pfs_events": int(clinical["pfs_event"].sum()),
+        "pfs_known": int(clinical["pfs_time"].notna().sum()),
+        **counts,
+        "match": {k: report[k] for k in ("n_samples", "n_clinical", "n_matched", "matched_by")}
+        | {
+            "unmatched_samples": report["unmatched_samples"][:10],
+            "unmatched_clinical": report["unmatched_clinical"][:10],
+        },
+        "warnings": seen,
+    }
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     """Human-readable text of :func:`summarize` output."""
     lines = [f"File:         {summary['file']}", f"SHA-256:      {summary['sha256']}"]
@@ -114,4 +142,17 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"Genes:        {summary['n_genes']} (not harmonised)")
     lines.append(f"Warnings:     {len(summary['warnings'])}")
     lines.extend(f"  - {w}" for w in summary["warnings"])
+    clin = summary.get("clinical")
+    if clin:
+        used = ", ".join(f"{k} <- {v}" for k, v in clin["columns_used"].items() if v)
+        m = clin["match"]
+        lines += [
+            f"Clinical:     {clin['file']} ({clin['n_rows']} rows; {used})",
+            f"Outcomes:     response {clin['response']}; RECIST {clin['recist']}; OS {clin['os_events']} events "
+            f"of {clin['os_known']} known; PFS {clin['pfs_events']} events of {clin['pfs_known']} known",
+            f"Matching:     {m['n_matched']} of {m['n_samples']} samples matched ({m['matched_by']}); "
+            f"{len(m['unmatched_clinical'])} clinical row(s) unmatched",
+            f"Warnings:     {len(clin['warnings'])}",
+        ]
+        lines.extend(f"  - {w}" for w in clin["warnings"])
     return "\n".join(lines)
