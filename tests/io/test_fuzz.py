@@ -144,3 +144,35 @@ def test_random_clinical(rows) -> None:
                 return
     assert frame["sample_id"].is_unique
     assert set(frame["recist"].dropna()) <= {"CR", "PR", "SD", "PD"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    table=tables(),
+    as_h5ad=st.booleans(),
+    index=st.booleans(),
+)
+def test_random_parquet_and_h5ad(table, as_h5ad, index) -> None:
+    import anndata as ad
+    import pandas as pd
+
+    header, rows = table
+    width = len(header)
+    rows = [(g, cells) for g, cells in rows if len(cells) == width]
+    frame = pd.DataFrame([cells for _, cells in rows], columns=[f"c{i}_{h}" for i, h in enumerate(header)])
+    frame.insert(0, "gene", [g for g, _ in rows])
+    numeric = frame.iloc[:, 1:].apply(pd.to_numeric, errors="coerce")
+    with tempfile.TemporaryDirectory() as d:
+        if as_h5ad:
+            path = Path(d) / "t.h5ad"
+            x = numeric.to_numpy(dtype=np.float32).T
+            obs = pd.DataFrame(index=pd.Index([str(c) for c in numeric.columns]))
+            var = pd.DataFrame(index=pd.Index([str(g) for g in frame["gene"]]))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ad.AnnData(x, obs=obs, var=var).write_h5ad(path)
+        else:
+            path = Path(d) / "t.parquet"
+            out = frame.set_index("gene") if index else frame
+            out.to_parquet(path)
+        _check(path, allow_missing=True)
