@@ -14,6 +14,7 @@ from tmescope._logging import format_items, warn
 from tmescope._provenance import Provenance, collect, current
 from tmescope._settings import settings
 from tmescope.profile._reference import ReferenceCohort, file_sha256, freeze, resolve_reference
+from tmescope.subtype._classify import MIN_DE_NOVO_SAMPLES
 
 if TYPE_CHECKING:
     import os
@@ -193,6 +194,13 @@ def profile(
         msg = "`adata` has 0 samples; nothing to profile."
         raise InputError(msg)
     ref = resolve_reference(reference)
+    if ref is None and adata.n_obs < MIN_DE_NOVO_SAMPLES:
+        msg = (
+            f"A cohort-relative profile (reference=None, CLI --reference none) needs at least {MIN_DE_NOVO_SAMPLES} "
+            f"samples for de novo subtypes; got {adata.n_obs}. Place the samples against a reference cohort instead: "
+            "reference='default' (CLI --reference default) or a file from `tmescope reference build`."
+        )
+        raise InputError(msg)
     seed = settings.seed if seed is None else int(seed)
     work = adata.copy()
     if clinical is not None:
