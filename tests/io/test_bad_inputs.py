@@ -203,6 +203,7 @@ def test_22_few_negatives_refused_or_clipped():
 def test_23_counts_to_tpm_with_library_sizes():
     a = read_expression(BAD / "23_raw_counts.tsv")
     assert info(a)["scale"] == "counts"
+    assert info(a)["library_sizes"]["min"] == pytest.approx(float(a.X.sum(axis=1).min()))
     with pytest.warns(AutoFixWarning, match=r"EPIC: converted raw counts to TPM.*library sizes") as rec:
         tpm = as_scale(a, "linear", method="EPIC")
     fix = [w for w in rec if "counts to TPM" in str(w.message)]

@@ -63,6 +63,7 @@ def summarize(adata: AnnData, *, warnings_seen: list[str] | None = None) -> dict
         "log_base": info.get("log_base"),
         "scale_evidence": info.get("scale_evidence"),
         "scale_source": info.get("scale_source"),
+        "library_sizes": info.get("library_sizes"),
         "id_type": info.get("id_type"),
         "id_type_fractions": info.get("id_type_fractions"),
         "gene_mapping": {
@@ -129,6 +130,12 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary["scale"] in ("log2", "log_other") and summary["pseudocount"] is not None:
         scale += f", pseudocount {summary['pseudocount']:g}"
     lines.append(f"Scale:        {scale} [{summary['scale_source']}] ({summary['scale_evidence']})")
+    if summary.get("library_sizes"):
+        ls = summary["library_sizes"]
+        lines.append(
+            f"Library size: {ls['min']:,.0f} – {ls['max']:,.0f} (median {ls['median']:,.0f}); methods that need TPM "
+            "convert with the shipped gene lengths"
+        )
     fractions = summary.get("id_type_fractions") or {}
     frac = ", ".join(f"{k} {100 * v:.1f}%" for k, v in fractions.items())
     lines.append(f"Gene IDs:     {_ID_TEXT.get(str(summary['id_type']), summary['id_type'])} ({frac})")

@@ -542,6 +542,13 @@ def _read(
         "gene_mapping": None,
         "fixes": [],
     }
+    if scale_name == "counts":
+        sizes = np.nansum(X, axis=1)
+        info["library_sizes"] = {
+            "min": float(sizes.min()),
+            "median": float(np.median(sizes)),
+            "max": float(sizes.max()),
+        }
     adata.uns[UNS_INPUT] = info
     from tmescope.genes import detect_id_type
 
