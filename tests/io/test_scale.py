@@ -129,3 +129,9 @@ def test_counts_to_tpm_marks_genes_without_length(rng):
         tpm = as_scale(a, "linear", method="m")
     assert np.isnan(tpm[:, 2]).all()
     np.testing.assert_allclose(tpm[:, :2].sum(axis=1), 1e6)
+
+
+def test_shallow_integer_counts_are_counts(rng):
+    shallow = rng.poisson(0.5, size=(10, 3000)).astype(float)
+    assert shallow.max() <= 30
+    assert detect_scale(shallow).scale == "counts"

@@ -15,7 +15,7 @@ The rules, in order (values are the finite cells of the matrix):
    - many negatives (> 20 %) and gene or sample means near 0 -> ``centered``;
    - a few small negatives (< 5 %, none below -5 % of the maximum) -> classified on the rest, and the
      reader refuses them unless asked to clip (batch-corrected data);
-2. non-negative integers with a maximum above 30 -> ``counts``;
+2. non-negative integers with a maximum above 30 (or 1,000+ integer values) -> ``counts``;
 3. a maximum above 32 -> ``linear`` (no realistic log2 expression exceeds 2^32), so a linear TPM subset
    with maximum 40 is never un-logged — the usual "max < 50 means log" rule is not used;
 4. otherwise log versus linear: with 2,000+ genes, the base whose back-transformed sample sums come closest
@@ -245,7 +245,8 @@ def _detect_nonnegative(X: np.ndarray, n_genes: int) -> ScaleReport:
     vmin, vmax = float(v.min()), float(v.max())
     sample = _subsample(v)
     is_int = bool(np.all(sample == np.round(sample))) and bool(np.all(v == np.round(v)))
-    if is_int and vmax > 30:
+    if is_int and (vmax > 30 or v.size >= 1000):
+        # Log-transformed values are practically never all integers; shallow counts can have a small maximum.
         return ScaleReport("counts", None, f"all values are non-negative integers, maximum {_fmt(vmax)}: raw counts")
     if vmax > _MAX_LOG2:
         return ScaleReport(
