@@ -411,7 +411,7 @@ def _read(
     obs_annotations: pd.DataFrame | None = None
     if fmt == "h5ad":
         adata = _read_h5ad(path, budget=budget)
-        samples = _check_labels([str(s) for s in adata.obs_names], what="sample", path=path)
+        samples = [str(s) for s in adata.obs_names]
         genes = [str(g) for g in adata.var_names]
         X = adata.X.toarray() if sp.issparse(adata.X) else np.asarray(adata.X)
         X = np.asarray(X, dtype=np.float64)
@@ -427,11 +427,12 @@ def _read(
             raise InputError(msg)
         if orientation == "genes_x_samples":
             X = X.T
-            samples, genes = _check_labels(genes, what="sample", path=path), samples
+            samples, genes = genes, samples
             orient = "genes_x_samples"
         else:
             orient = "samples_x_genes"
             obs_annotations = adata.obs.copy()
+        samples = _check_labels(samples, what="sample", path=path)
         orient_evidence = (
             f"h5ad (AnnData keeps samples in obs); {100 * rates['var']:.0f}% of var_names are gene identifiers"
         )
