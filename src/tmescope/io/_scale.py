@@ -77,6 +77,8 @@ def is_uncertain(report: ScaleReport) -> bool:
 
 
 def _dense(X: Any) -> np.ndarray:
+    if hasattr(X, "obs_names") and hasattr(X, "X"):  # an AnnData: use its matrix
+        X = X.X
     if sp.issparse(X):
         X = X.toarray()
     return np.asarray(X, dtype=np.float64)
@@ -128,7 +130,7 @@ def detect_scale(X: Any) -> ScaleReport:
     Parameters
     ----------
     X
-        Dense or sparse matrix, samples × genes. Missing values are ignored.
+        Dense or sparse matrix (or an AnnData, whose ``X`` is used), samples × genes. Missing values are ignored.
 
     Returns
     -------
