@@ -125,3 +125,13 @@ def test_backed_h5ad_reads_chunks_and_matches_memory(adata, tmp_path):
         got = score_signatures(backed, sets=SETS, method="singscore", chunk_size=10)
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     backed.file.close()
+
+
+def test_records_library_version_in_provenance(adata):
+    from tmescope._provenance import Provenance, collect
+
+    prov = Provenance("test")
+    with collect(prov):
+        score_signatures(adata, sets={"a": SETS["a"]}, method="singscore")
+    assert prov.resources["signature_library"]["version"] == signatures.LIBRARY_VERSION
+    assert prov.params["scoring"][0]["method"] == "singscore"
