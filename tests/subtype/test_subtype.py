@@ -65,6 +65,12 @@ def test_knn_vote_tie_goes_to_nearest_label():
     np.testing.assert_allclose(dist[0], [0.1, 0.9, 1.6, 1.9])
 
 
+def test_knn_vote_exclude_one_per_query():
+    ref = np.array([[0.0], [0.1], [5.0]])
+    _, _, nn, _ = knn_vote(ref, np.array(["a", "a", "b"]), np.array([[0.0], [4.0]]), k=1, exclude=np.array([0, -1]))
+    assert nn[:, 0].tolist() == [1, 2]
+
+
 def test_knn_vote_exclude_self():
     ref = np.array([[0.0], [0.1], [5.0]])
     _, _, nn, _ = knn_vote(ref, np.array(["a", "a", "b"]), ref, k=1, exclude_self=True)

@@ -192,7 +192,8 @@ def classify_subtype(
       ``±clip`` and each sample takes the majority subtype of its ``k`` nearest reference samples
       (Euclidean); confidence is the neighbours' vote share. ``k`` is capped at half the size of the
       smallest reference subtype so that every subtype can win a neighbourhood (35 is kept for
-      TCGA-sized references; ``uns["tme_subtype"]["k"]`` holds the value used).
+      TCGA-sized references; ``uns["tme_subtype"]["k"]`` holds the value used). A sample whose ID is a
+      reference case is left out of its own neighbours (leave-one-out).
 
     Parameters
     ----------
@@ -300,7 +301,9 @@ def classify_subtype(
         # A neighbourhood must be winnable by every subtype: cap k at half the smallest reference subtype
         # (k = 35 stays as is for TCGA-sized references; a 121-sample cohort gets a smaller k).
         k_used = max(1, min(k, min(present) // 2)) if present else k
-        labels, confidence, nn, dist = knn_vote(ref_x, ref_labels, x, k=k_used)
+        # A sample that is itself a reference case (same ID) is not its own neighbour (leave-one-out).
+        same = ref.scaled.index.astype(str).get_indexer(frame.index.astype(str))
+        labels, confidence, nn, dist = knn_vote(ref_x, ref_labels, x, k=k_used, exclude=same)
         comps, center = ref.components, ref.center
         ref_emb = (ref_x - center) @ comps.T
         info.update(
@@ -310,6 +313,7 @@ def classify_subtype(
             n_reference=int(ref_x.shape[0]),
             k=k_used,
             k_requested=k,
+            n_in_reference=int((same >= 0).sum()),
             reference_counts=pd.DataFrame({"subtype": list(counts), "n": list(counts.values())}),
             nearest=_nearest_table(frame.index, ref.scaled.index, ref_labels, nn, dist, n=n_nearest, source=ref.name),
             reference_embedding=pd.DataFrame(

@@ -116,9 +116,18 @@ def _quality(x: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
 
 
 def knn_vote(
-    x_ref: np.ndarray, labels_ref: np.ndarray, x_query: np.ndarray, *, k: int, exclude_self: bool = False
+    x_ref: np.ndarray,
+    labels_ref: np.ndarray,
+    x_query: np.ndarray,
+    *,
+    k: int,
+    exclude_self: bool = False,
+    exclude: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Majority vote of the ``k`` nearest reference rows (Euclidean) for each query row.
+
+    ``exclude_self`` drops reference row ``i`` for query row ``i`` (query = reference); ``exclude`` gives, per
+    query row, one reference row to leave out (``-1`` for none), e.g. the same case already in the reference.
 
     Ties between labels go to the tied label with the closest neighbour. Neighbour order is stable
     (ties in distance keep reference order), so the result is fully deterministic.
@@ -145,7 +154,8 @@ def knn_vote(
     x_query = np.asarray(x_query, dtype=float)
     labels_ref = np.asarray(labels_ref)
     n_ref = x_ref.shape[0]
-    k_eff = min(k, n_ref - 1 if exclude_self else n_ref)
+    drops_one = exclude_self or (exclude is not None and bool((np.asarray(exclude) >= 0).any()))
+    k_eff = min(k, n_ref - 1 if drops_one else n_ref)
     if k_eff < 1:
         msg = f"Need at least {2 if exclude_self else 1} reference sample(s) for neighbour votes; got {n_ref}."
         raise InputError(msg)
@@ -153,6 +163,9 @@ def knn_vote(
     dist = np.sqrt(np.clip(sq, 0.0, None))
     if exclude_self:
         np.fill_diagonal(dist, np.inf)
+    if exclude is not None:
+        rows = np.flatnonzero(np.asarray(exclude) >= 0)
+        dist[rows, np.asarray(exclude)[rows]] = np.inf
     neighbours = np.argsort(dist, axis=1, kind="stable")[:, :k_eff]
     nd = np.take_along_axis(dist, neighbours, axis=1)
     nl = labels_ref[neighbours]
