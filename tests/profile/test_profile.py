@@ -114,6 +114,12 @@ def test_percentiles_match_scipy(small_reference):
     assert np.isnan(pct.iloc[3])
     other = ref.percentiles(pd.DataFrame({"feature": ["not.a_feature"], "value": [1.0]}))
     assert other.isna().all()
+    # a reference case is compared with the other cases only
+    case = ref.features.index[0]
+    own = ref.features.loc[case, feature]
+    mine = ref.percentiles(pd.DataFrame({"sample": [case], "feature": [feature], "value": [own]}))
+    rest = ref.features[feature].drop(case).dropna().to_numpy()
+    assert mine.iloc[0] == pytest.approx(percentileofscore(rest, own, kind="mean"))
 
 
 @pytest.mark.parametrize(

@@ -97,10 +97,13 @@ class ReferenceCohort:
     def percentiles(self, features: pd.DataFrame) -> pd.Series:
         """Percentile (0-100, mid-rank for ties) of each row's value among the reference's values of that feature.
 
+        A row whose ``sample`` is itself a reference case is compared with the other reference cases only
+        (leave-one-out).
+
         Parameters
         ----------
         features
-            Tidy feature rows (``feature`` and ``value`` columns).
+            Tidy feature rows (``feature`` and ``value`` columns; ``sample`` optional).
 
         Returns
         -------
@@ -110,13 +113,23 @@ class ReferenceCohort:
         for name, rows in features.groupby("feature", sort=False).indices.items():
             if name not in self.features.columns:
                 continue
-            ref = np.sort(self.features[name].dropna().to_numpy(dtype=float))
+            column = self.features[name]
+            ref = np.sort(column.dropna().to_numpy(dtype=float))
             if ref.size == 0:
                 continue
             vals = features["value"].to_numpy(dtype=float)[rows]
-            below = np.searchsorted(ref, vals, side="left")
-            upto = np.searchsorted(ref, vals, side="right")
-            pct = 100.0 * (below + 0.5 * (upto - below)) / ref.size
+            below = np.searchsorted(ref, vals, side="left").astype(float)
+            upto = np.searchsorted(ref, vals, side="right").astype(float)
+            size = np.full(vals.size, float(ref.size))
+            if "sample" in features:
+                own = column.reindex(features["sample"].astype(str).to_numpy()[rows]).to_numpy(dtype=float)
+                has = np.isfinite(own)
+                below -= has & (own < vals)
+                upto -= has & (own <= vals)
+                size -= has
+            with np.errstate(invalid="ignore", divide="ignore"):
+                pct = 100.0 * (below + 0.5 * (upto - below)) / size
+            pct[size == 0] = np.nan
             pct[~np.isfinite(vals)] = np.nan
             out[rows] = pct
         return pd.Series(out, index=features.index, name="percentile")
