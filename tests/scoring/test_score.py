@@ -48,7 +48,9 @@ def test_dense_sparse_chunks_and_threads_agree_exactly(adata, method):
 
 def test_matches_kernel_and_writes_only_documented_keys(adata):
     before = adata.copy()
-    with pytest.warns(tmescope.CoverageWarning, match=r"1 gene set\(s\).*d \(1/3\)") as rec:
+    with pytest.warns(
+        tmescope.CoverageWarning, match=r"1 gene set\(s\) are below the coverage floor.*d \(1/3\)"
+    ) as rec:
         df = score_signatures(adata, sets=SETS, normalize=True)
     assert rec[0].filename == __file__
     assert set(adata.obsm) == {"scores_ssgsea"}

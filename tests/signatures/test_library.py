@@ -103,3 +103,25 @@ def test_docs_list_every_set():
     text = (Path(__file__).resolve().parents[2] / "docs" / "signatures.md").read_text(encoding="utf-8")
     missing = [n for n in sig.get_sets() if f"`{n}`" not in text]
     assert not missing, f"regenerate docs with scripts/build_signature_library.py; missing {missing[:5]}"
+
+
+def test_user_collection_is_scored_by_name():
+    import anndata as ad
+    import numpy as np
+    import pandas as pd
+
+    from tmescope.scoring import score_signatures
+
+    with pytest.raises(TypeError, match="Wrap a single gene in a list"):
+        sig.GeneSet("one", "CD3D")
+    sig.add_sets(
+        [sig.GeneSet("lab_t", ("CD3D", "CD3E"), collection="lab"), sig.GeneSet("lab_b", ("MS4A1",), collection="lab")]
+    )
+    try:
+        adata = ad.AnnData(
+            np.random.default_rng(0).gamma(2.0, size=(5, 4)), var=pd.DataFrame(index=["CD3D", "CD3E", "MS4A1", "X"])
+        )
+        df = score_signatures(adata, sets="lab", method="singscore")
+        assert list(df.columns) == ["lab_t", "lab_b"]
+    finally:
+        sig.remove_sets(["lab_t", "lab_b"])

@@ -204,9 +204,9 @@ def score_signatures(
         detail = ", ".join(f"{r.set} ({r.n_present}/{r.n_genes})" for r in cov[cov["below_floor"]].head(5).itertuples())
         more = ", …" if len(low) > 5 else ""
         warn(
-            f"{len(low)} gene set(s) have less than {min_coverage:.0%} of their genes in the data and are "
-            f"reported as NaN: {detail}{more}. Check that var_names are current HGNC symbols, or lower "
-            "`min_coverage`.",
+            f"{len(low)} gene set(s) are below the coverage floor (min_coverage={min_coverage:g}: fewer than "
+            f"{min_coverage:.0%} of their genes, or none, in the data) and are reported as NaN: {detail}{more}. "
+            "Check that var_names are current HGNC symbols (tmescope.genes.harmonize_var), or lower `min_coverage`.",
             CoverageWarning,
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tmescope._errors import InputError
+from tmescope._errors import InputError, InputTypeError
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,12 @@ class GeneSet:
         if not isinstance(self.name, str) or not self.name.strip():
             msg = f"A gene set needs a non-empty string name; received {self.name!r}."
             raise InputError(msg)
+        if isinstance(self.genes, str) or not hasattr(self.genes, "__iter__"):
+            msg = (
+                f"Gene set {self.name!r}: `genes` must be a list or tuple of gene symbols; received "
+                f"{type(self.genes).__name__} {self.genes!r}. Wrap a single gene in a list."
+            )
+            raise InputTypeError(msg)
         genes = tuple(str(g).strip() for g in self.genes if str(g).strip())
         # unique, first occurrence wins: duplicated genes would count twice in rank statistics
         object.__setattr__(self, "genes", tuple(dict.fromkeys(genes)))
