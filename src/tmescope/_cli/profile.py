@@ -117,11 +117,13 @@ def build_command(  # noqa: PLR0917 - click passes every option positionally
 @click.argument("ref", type=click.Path(dir_okay=False, path_type=Path))
 @handle_errors
 def info_command(ref: Path) -> None:
-    """Print a reference cohort's metadata (without the gene list) and check it against this tmescope."""
+    """Print a reference cohort's metadata (without the gene list and feature units) and check it against this tmescope."""
     from tmescope.profile import load_reference
 
     cohort = load_reference(ref, check=False)
-    click.echo(json.dumps({"name": cohort.name, **cohort.metadata}, indent=2, default=str))
+    meta = {k: v for k, v in cohort.metadata.items() if k != "feature_units"}
+    summary = {"name": cohort.name, **meta, "n_features": cohort.features.shape[1], "n_genes": len(cohort.genes)}
+    click.echo(json.dumps(summary, indent=2, default=str))
     load_reference(ref)  # refuses with a clear message when the versions differ
     click.echo("Compatible with this tmescope.")
 
