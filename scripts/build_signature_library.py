@@ -279,8 +279,7 @@ def build() -> tuple[list[dict], SymbolMapper]:
                 BAGAEV_CATEGORY[name],
                 f"{desc} (one of the 29 functional gene expression signatures of the TME subtypes).",
                 "bagaev2021",
-                "Bagaev et al. 2021 (Table S1 / Figure 1 gene lists), as listed in BostonGene/MFP "
-                "signatures/gene_signatures.gmt @62aaf3e",
+                "gene lists of Bagaev et al. 2021, as listed in BostonGene/MFP signatures/gene_signatures.gmt @62aaf3e",
                 FACTS,
             )
         )
@@ -751,7 +750,7 @@ def write_source_md(sets: list[dict], mapper: SymbolMapper) -> None:
     lines.append("| name | collection | genes | citation | DOI | licence |")
     lines.append("| --- | --- | --- | --- | --- | --- |")
     for s in sets:
-        short = s["citation"].split(".")[0]
+        short = short_reference(s["citation"])
         lines.append(f"| {s['name']} | {s['collection']} | {len(s['genes'])} | {short} | {s['doi']} | {s['licence']} |")
     lines.append("\n## Remapped symbols\n")
     lines.append("| set | published | current | rule |")
