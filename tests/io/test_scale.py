@@ -135,3 +135,10 @@ def test_shallow_integer_counts_are_counts(rng):
     shallow = rng.poisson(0.5, size=(10, 3000)).astype(float)
     assert shallow.max() <= 30
     assert detect_scale(shallow).scale == "counts"
+
+
+def test_all_missing_gene_does_not_warn():
+    x = np.array([[1.0, np.nan, 3.0], [2.0, np.nan, 5.0], [4.0, np.nan, 1.0]] * 4)
+    assert detect_scale(x).scale in {"linear", "log2"}
+    z = np.array([[1.0, np.nan, -3.0], [-2.0, np.nan, 5.0], [4.0, np.nan, -1.0]] * 4)
+    assert detect_scale(z).scale == "centered"

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -84,6 +85,13 @@ def _dense(X: Any) -> np.ndarray:
     return np.asarray(X, dtype=np.float64)
 
 
+def _quiet(func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call a NaN-aware NumPy reduction without its warning for all-NaN slices (they give NaN, handled later)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return func(*args, **kwargs)
+
+
 def _nice(value: float, *, tol: float = 0.01) -> float | None:
     if not np.isfinite(value) or value <= 0:
         return None
@@ -115,7 +123,7 @@ def _base_by_sums(X: np.ndarray, pseudocount: float) -> tuple[str, dict[str, flo
     with np.errstate(over="ignore", invalid="ignore"):
         for name, base in (("2", 2.0), ("e", math.e), ("10", 10.0)):
             back = np.power(base, np.clip(X, None, 300.0)) - pseudocount
-            sums[name] = float(np.nanmedian(np.nansum(np.clip(back, 0, None), axis=1)))
+            sums[name] = float(_quiet(np.nanmedian, np.nansum(np.clip(back, 0, None), axis=1)))
     dist = {k: abs(math.log10(max(v, 1e-300)) - 6.0) if np.isfinite(v) else np.inf for k, v in sums.items()}
     return min(dist, key=lambda k: dist[k]), sums
 
@@ -195,12 +203,12 @@ def detect_scale(X: Any) -> ScaleReport:
                     f"round number: looks like {name}(x + {_fmt(other)}); the base is ambiguous, declare it "
                     f"(scale='{name}(x+{_fmt(other)})')",
                 )
-        gene_means = np.nanmean(np.where(finite, X, np.nan), axis=0)
-        sample_means = np.nanmean(np.where(finite, X, np.nan), axis=1)
+        gene_means = _quiet(np.nanmean, np.where(finite, X, np.nan), axis=0)
+        sample_means = _quiet(np.nanmean, np.where(finite, X, np.nan), axis=1)
         sd = float(v.std()) or 1.0
         near_zero = min(
-            abs(float(np.nanmedian(gene_means))) if np.isfinite(gene_means).any() else np.inf,
-            abs(float(np.nanmedian(sample_means))),
+            abs(float(_quiet(np.nanmedian, gene_means))) if np.isfinite(gene_means).any() else np.inf,
+            abs(float(_quiet(np.nanmedian, sample_means))),
         )
         if frac_neg > 0.2 and near_zero < 0.25 * sd:
             return ScaleReport(
@@ -297,8 +305,8 @@ def _mean_sd_slope(X: np.ndarray) -> float | None:
     if X.shape[0] < 3:
         return None
     with np.errstate(invalid="ignore", divide="ignore"):
-        m = np.nanmean(X, axis=0)
-        s = np.nanstd(X, axis=0)
+        m = _quiet(np.nanmean, X, axis=0)
+        s = _quiet(np.nanstd, X, axis=0)
     ok = (m > 0) & (s > 0) & np.isfinite(m) & np.isfinite(s)
     if ok.sum() < 10:
         return None
