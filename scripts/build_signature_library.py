@@ -90,7 +90,7 @@ CIT: dict[str, tuple[str, str]] = {
         "10.1074/mcp.M111.014647",
     ),
     "nazemi2024": (
-        "Nazemi M, Yanes B, Martinez ML, et al. The extracellular matrix supports breast cancer cell growth "
+        "Nazemi M, et al. The extracellular matrix supports breast cancer cell growth "
         "under amino acid starvation by promoting tyrosine catabolism. PLoS Biol 2024;22(1):e3002406.",
         "10.1371/journal.pbio.3002406",
     ),
