@@ -144,3 +144,8 @@ def test_all_missing_gene_does_not_warn():
     z = (z - z.mean(axis=0)) / z.std(axis=0)
     z[:, 1] = np.nan
     assert detect_scale(z).scale == "centered"
+
+
+def test_integer_data_with_negative_minimum_are_not_logs():
+    x = np.array([[1.0, 2.0, -3.0], [-2.0, 4.0, 5.0], [4.0, -3.0, -1.0]] * 4)
+    assert detect_scale(x).scale != "log_other"

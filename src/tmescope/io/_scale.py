@@ -182,7 +182,9 @@ def detect_scale(X: Any) -> ScaleReport:
     if n_neg:
         frac_neg = n_neg / v.size
         n_at_min = int(np.count_nonzero(v == vmin))
-        plateau = n_at_min >= 2 or vmin <= -3
+        # Integer-valued data are not logarithms, whatever their minimum.
+        integer_valued = bool(np.all(_subsample(v) == np.round(_subsample(v))))
+        plateau = (n_at_min >= 2 or vmin <= -3) and not integer_valued
         if plateau and vmax <= _MAX_LOG2:
             c2, ce, c10 = _nice(2.0**vmin), _nice(math.exp(vmin)), _nice(10.0**vmin)
             if c2 is not None and c2 < 1:
