@@ -318,3 +318,29 @@ def test_knn_vote_invariant_to_reference_row_order(seed):
     assert a[0].tolist() == b[0].tolist()
     np.testing.assert_allclose(a[1], b[1])
     np.testing.assert_allclose(a[3], b[3])
+
+
+# --- oracles ---------------------------------------------------------------------------------------
+
+
+def test_knn_vote_matches_sklearn_without_ties(rng):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    ref = rng.normal(size=(200, 29))
+    labels = rng.choice(np.array(list(SUBTYPES), dtype=object), size=200)
+    query = rng.normal(size=(50, 29))
+    lab, share, _, _ = knn_vote(ref, labels, query, k=9)
+    model = KNeighborsClassifier(n_neighbors=9).fit(ref, labels)
+    proba = model.predict_proba(query)
+    top = np.sort(proba, axis=1)
+    no_tie = top[:, -1] > top[:, -2]
+    assert no_tie.sum() > 30
+    assert (lab[no_tie] == model.predict(query)[no_tie]).all()
+    np.testing.assert_allclose(share, proba.max(axis=1))
+
+
+def test_correlation_kernel_matches_numpy(rng):
+    from tmescope.subtype._denovo import _correlation
+
+    x = rng.normal(size=(30, 29))
+    np.testing.assert_allclose(_correlation(x), np.corrcoef(x), atol=1e-12)
