@@ -106,10 +106,13 @@ def obsm_frame(adata: AnnData, key: str, *, what: str, fix: str) -> pd.DataFrame
             raise InputError(msg)
         frame = pd.DataFrame(arr, columns=[str(i + 1) for i in range(arr.shape[1])])
     try:
-        frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
-    except (TypeError, ValueError) as err:  # pragma: no cover - apply with coerce rarely fails
-        msg = f"`adata.obsm[{key!r}]` ({what}) must be numeric."
-        raise InputTypeError(msg) from err
+        frame = frame.astype(float)
+    except (TypeError, ValueError):
+        try:
+            frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
+        except (TypeError, ValueError) as err:  # pragma: no cover - apply with coerce rarely fails
+            msg = f"`adata.obsm[{key!r}]` ({what}) must be numeric."
+            raise InputTypeError(msg) from err
     frame.index = adata.obs_names.astype(str)
     frame.columns = frame.columns.astype(str)
     return frame

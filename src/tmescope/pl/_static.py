@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -95,12 +96,20 @@ def composition_bars(adata: AnnData, stem: Path, *, formats: tuple[str, ...] = (
         else:
             ax = fig.add_subplot()
         x = np.arange(len(order))
-        bottom = np.zeros(len(order))
-        handles = []
-        for col in frac.columns:
-            h = ax.bar(x, data[col].to_numpy(), bottom=bottom, color=colors[col], width=0.92, linewidth=0)
-            bottom += data[col].to_numpy()
-            handles.append((h, pretty(col)))
+        # One collection of rectangles instead of one bar artist per block: ~10x faster for 100+ samples.
+        values = np.clip(data.to_numpy(dtype=float), 0, None)
+        tops = np.cumsum(values, axis=1)
+        bottoms = tops - values
+        half = 0.46
+        verts = [
+            [(xi - half, b), (xi - half, t), (xi + half, t), (xi + half, b)]
+            for j in range(values.shape[1])
+            for xi, b, t in zip(x, bottoms[:, j], tops[:, j], strict=True)
+        ]
+        faces = [colors[c] for c in frac.columns for _ in x]
+        ax.add_collection(PolyCollection(verts, facecolors=faces, linewidths=0))
+        bottom = tops[:, -1] if values.shape[1] else np.zeros(len(order))
+        handles = [(Patch(color=colors[c]), pretty(c)) for c in frac.columns]
         ax.set_xlim(-0.5, len(order) - 0.5)
         ax.set_ylim(0, max(1.0, float(bottom.max())))
         ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0))
@@ -195,17 +204,21 @@ def embedding(adata: AnnData, stem: Path, *, formats: tuple[str, ...] = ("png", 
 
 
 def sample_summary(
-    adata: AnnData,
+    frames: tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None] | None,
     rows: _data.SampleFeatures | None,
     *,
     sample: str,
+    pos: int,
     stem: Path,
 ) -> list[Path]:
-    """One static SVG per sample: composition with intervals (left) and ranked percentiles (right)."""
+    """One static SVG per sample: composition with intervals (left) and ranked percentiles (right).
+
+    ``frames`` are the fractions and their bounds (:func:`tmescope.pl._data.interval_frames`) or ``None``;
+    ``pos`` is the sample's row in them.
+    """
     kw: dict[str, Any] = {}
-    try:
-        frac, low, high = _data.interval_frames(adata)
-        pos = _data.sample_position(adata, sample)
+    if frames is not None:
+        frac, low, high = frames
         values = frac.iloc[pos]
         if values.notna().any():
             order = list(values.sort_values(ascending=False, kind="stable").index)
@@ -213,8 +226,6 @@ def sample_summary(
             kw.update(cells=order, values=values[order].to_numpy())
             if low is not None and high is not None:
                 kw.update(low=low.loc[sid, order].to_numpy(), high=high.loc[sid, order].to_numpy())
-    except MissingKeyError:
-        pass
     ranked = rows.ranked if rows is not None else None
     if not kw and (ranked is None or ranked.empty):
         msg = f"Nothing to draw for sample {sample!r}: no fractions and no percentiles stored."

@@ -72,6 +72,8 @@ class _Report:
     by_sample: dict[str, pd.DataFrame] = field(default_factory=dict)
     nearest: dict[str, pd.DataFrame] = field(default_factory=dict)
     methods_html: str = ""
+    frames: tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None] | None = None
+    frames_error: str = ""
 
 
 def _links(rep: _Report, prefix: str) -> dict[str, str]:
@@ -219,6 +221,8 @@ def _sample_flags(rep: _Report, sample: str, pos: int) -> list[str]:
     rows = rep.by_sample.get(sample)
     if rows is not None and not rows.empty:
         flagged = rows.loc[rows["flag"] != ""]
+        if _keys.OBS_FIT_FLAG in adata.obs.columns:
+            flagged = flagged.loc[flagged["flag"] != "poor_fit"]  # already said above, once per sample
         for flag, group in flagged.groupby("flag", sort=True):
             names = ", ".join(group["feature"].astype(str).tolist()[:12])
             more = f" and {len(group) - 12} more" if len(group) > 12 else ""
@@ -237,50 +241,92 @@ def _flag_list(flags: list[str], *, none: str) -> str:
     return '<ul class="flags">' + "".join(f"<li>{f if '<b>' in f else h.e(f)}</li>" for f in flags) + "</ul>"
 
 
-def _methods(adata: AnnData) -> str:
+def _scalars(info: dict[str, Any]) -> dict[str, Any]:
+    """The short, readable entries of a stored parameter dictionary (tables and long arrays left out)."""
+    out: dict[str, Any] = {}
+    for k, v in info.items():
+        if isinstance(v, (str, int, float, bool, np.integer, np.floating, np.bool_)) or v is None:
+            out[str(k)] = v
+        elif isinstance(v, dict) and len(v) <= 8:
+            out[str(k)] = {kk: vv for kk, vv in v.items() if not isinstance(vv, (dict, pd.DataFrame, np.ndarray))}
+        elif isinstance(v, (list, tuple, np.ndarray)) and len(v) <= 8:
+            out[str(k)] = v
+    return out
+
+
+#: ``uns`` entries that are not analyses (shown elsewhere or not parameters).
+_NOT_ANALYSES = {_keys.UNS_INPUT, _keys.UNS_RUNS, _keys.UNS_PROFILE}
+
+
+def _methods(adata: AnnData, features: pd.DataFrame | None) -> str:
+    """Methods and versions: what produced the profile, read from what each analysis stored."""
+    parts: list[str] = []
+    prof = adata.uns.get(_keys.UNS_PROFILE)
+    if isinstance(prof, dict) and prof:
+        flat = _scalars(prof)
+        frame = pd.DataFrame({"setting": list(flat), "value": [h.describe(v) for v in flat.values()]})
+        parts.append("<h3>Profile</h3>" + h.table(frame))
     rows: list[dict[str, str]] = []
     runs = adata.uns.get(_keys.UNS_RUNS)
     if isinstance(runs, dict):
         for name, info in runs.items():
             if isinstance(info, dict):
-                rest = {k: v for k, v in info.items() if k not in ("method", "version", "versions")}
                 version = info.get("version", info.get("versions", ""))
+                rest = _scalars({k: v for k, v in info.items() if k not in ("method", "version", "versions")})
+                params = info.get("params")
                 rows.append(
                     {
                         "analysis": str(name),
                         "method": h.describe(info.get("method", "")),
                         "version": h.describe(version),
-                        "parameters": h.describe(rest.get("params", rest) if len(rest) == 1 else rest),
+                        "settings": h.describe(params if isinstance(params, dict) else rest),
                     }
                 )
             else:
-                rows.append({"analysis": str(name), "method": h.describe(info), "version": "", "parameters": ""})
-    sub = adata.uns.get(_keys.UNS_SUBTYPE)
-    if isinstance(sub, dict) and not any(r["analysis"] == "classify_subtype" for r in rows):
-        params = {k: sub[k] for k in ("reference", "k", "clip", "seed", "threshold") if k in sub}
+                rows.append({"analysis": str(name), "method": h.describe(info), "version": "", "settings": ""})
+    for name, info in adata.uns.items():
+        if name in _NOT_ANALYSES or str(name).startswith("coverage_") or not isinstance(info, dict):
+            continue
+        flat = _scalars({k: v for k, v in info.items() if k not in ("method", "kind")})
         rows.append(
             {
-                "analysis": "TME subtype",
-                "method": h.describe(sub.get("method", "")),
+                "analysis": str(name).replace("_", " "),
+                "method": h.describe(info.get("method", info.get("kind", ""))),
                 "version": "",
-                "parameters": h.describe(params),
+                "settings": h.describe(flat),
             }
         )
-    parts = []
     if rows:
-        parts.append(h.table(pd.DataFrame(rows)))
-    else:
-        parts.append(h.omitted("Methods table", f"`adata.uns[{_keys.UNS_RUNS!r}]` holds no record of the analyses."))
+        parts.append("<h3>Analyses</h3>" + h.table(pd.DataFrame(rows)))
+    if features is not None and not features.empty:
+        fam = features.assign(family=features["feature"].map(_data.feature_family))
+        summary = pd.DataFrame(
+            [
+                {
+                    "feature family": name,
+                    "features": int(group["feature"].nunique()),
+                    "method": "; ".join(sorted({m for m in group["method"] if m}))[:300],
+                    "unit": "; ".join(sorted({u for u in group["unit"] if u}))[:200],
+                }
+                for name, group in fam.groupby("family", sort=True)
+            ]
+        )
+        parts.append("<h3>Features</h3>" + h.table(summary, numeric=("features",)))
+    if not parts:
+        parts.append(
+            h.omitted("Methods table", "The profile stores no record of the analyses (`adata.uns` holds none).")
+        )
     inp = adata.uns.get(_keys.UNS_INPUT)
     if isinstance(inp, dict) and inp:
-        frame = pd.DataFrame({"input check": list(map(str, inp)), "result": [h.describe(v) for v in inp.values()]})
+        flat = _scalars(inp)
+        frame = pd.DataFrame({"input check": list(flat), "result": [h.describe(v) for v in flat.values()]})
         parts.append("<h3>What the readers detected and fixed</h3>" + h.table(frame))
     versions = {
         name: package_version(name) or "–"
         for name in ("tmescope", "numpy", "pandas", "anndata", "plotly", "matplotlib")
     }
     parts.append(
-        '<p class="downloads">Report made with '
+        '<p class="downloads">Report drawn with '
         + ", ".join(f"{h.e(k)} {h.e(v)}" for k, v in versions.items())
         + ".</p>"
     )
@@ -288,25 +334,33 @@ def _methods(adata: AnnData) -> str:
 
 
 def _coverage_table(adata: AnnData) -> pd.DataFrame | None:
-    """Gene sets scored with incomplete gene coverage, lowest first (as stored by the scoring)."""
-    for key in sorted(k for k in adata.uns if str(k).startswith("coverage_")):
+    """Gene sets scored with incomplete gene coverage, lowest first, from every stored coverage table."""
+    frames = []
+    for key in sorted(str(k) for k in adata.uns if str(k).startswith("coverage_")):
         cov = _data.as_table(adata.uns[key])
         if cov is None or cov.empty:
             continue
         cols = {str(c).lower(): c for c in cov.columns}
-        frac_col = next((cols[c] for c in cols if "frac" in c or c == "coverage"), None)
+        frac_col = next((cols[c] for c in cols if c == "coverage" or "frac" in c), None)
         if frac_col is None:
             continue
-        frac = pd.to_numeric(cov[frac_col], errors="coerce")
-        low = cov.loc[frac < 1].assign(_f=frac[frac < 1]).sort_values("_f", kind="stable").head(30)
-        if low.empty:
-            continue
-        out = pd.DataFrame({"gene set": low.index.astype(str), "scoring": str(key).removeprefix("coverage_")})
-        for c in low.columns:
-            if c != "_f":
-                out[str(c)] = low[c].to_numpy()
-        return out.reset_index(drop=True)
-    return None
+        names = cov[cols["set"]].astype(str) if "set" in cols else pd.Series(cov.index.astype(str), index=cov.index)
+        out = pd.DataFrame(
+            {
+                "gene set": names.to_numpy(),
+                "collection": key.removeprefix("coverage_").removeprefix("scores_"),
+                "coverage": pd.to_numeric(cov[frac_col], errors="coerce").to_numpy(),
+            }
+        )
+        for c in ("n_genes", "n_present", "n_found"):
+            if c in cols:
+                out[c.replace("_", " ")] = cov[cols[c]].to_numpy()
+        frames.append(out)
+    if not frames:
+        return None
+    table = pd.concat(frames, ignore_index=True)
+    low = table.loc[table["coverage"] < 1].sort_values(["coverage", "gene set"], kind="stable")
+    return low.reset_index(drop=True) if not low.empty else None
 
 
 def _samples_table(rep: _Report) -> str:
@@ -350,6 +404,8 @@ def _cohort_flags(rep: _Report) -> str:
             )
     if rep.features is not None and not rep.features.empty:
         flagged = rep.features.loc[rep.features["flag"] != ""]
+        if _keys.OBS_FIT_FLAG in adata.obs.columns:
+            flagged = flagged.loc[flagged["flag"] != "poor_fit"]  # listed above with the samples concerned
         for flag, group in flagged.groupby("flag", sort=True):
             meaning = FLAG_MEANING.get(str(flag), "")
             feats = ", ".join(sorted(group["feature"].astype(str).unique())[:10])
@@ -362,7 +418,7 @@ def _cohort_flags(rep: _Report) -> str:
     if cov is not None:
         html += (
             "<details><summary>Gene sets scored with incomplete gene coverage "
-            f"({len(cov)} shown)</summary>{h.table(cov, numeric=[c for c in cov.columns if c not in ('gene set', 'scoring')])}"
+            f"({len(cov)})</summary>{h.table(cov, numeric=[c for c in cov.columns if c not in ('gene set', 'collection')], wrap=True)}"
             "</details>"
         )
     return html
@@ -523,7 +579,6 @@ def _feature_table(rows: pd.DataFrame) -> str:
 
 
 def _sample_page(rep: _Report, sample: str, pos: int, tmp: Path) -> str:
-    adata = rep.adata
     n = len(rep.samples)
     prev_s, next_s = rep.samples[pos - 1] if pos > 0 else None, rep.samples[pos + 1] if pos + 1 < n else None
     nav = '<a href="../index.html">Cohort overview</a><a href="../index.html#samples">All samples</a>'
@@ -544,12 +599,13 @@ def _sample_page(rep: _Report, sample: str, pos: int, tmp: Path) -> str:
         ),
         _nearest_section(rep, sample),
     ]
-    try:
-        comp = h.figure(
-            figs.composition_intervals(adata, sample=sample), "fig-composition", filename=f"{stem}_composition"
-        )
-    except _SKIP as err:
-        comp = h.omitted("Composition", str(err))
+    if rep.frames is None:
+        comp = h.omitted("Composition", rep.frames_error)
+    else:
+        try:
+            comp = h.figure(figs._interval_figure(rep.frames, pos), "fig-composition", filename=f"{stem}_composition")
+        except _SKIP as err:
+            comp = h.omitted("Composition", str(err))
     body.append(
         h.section(
             "composition",
@@ -574,9 +630,11 @@ def _sample_page(rep: _Report, sample: str, pos: int, tmp: Path) -> str:
         feat += (
             f"<details><summary>All {len(all_rows)} features as a table</summary>{_feature_table(all_rows)}</details>"
         )
-    if rep.static and (split is not None or _keys.OBSM_FRACTIONS in adata.obsm):
+    if rep.static and (split is not None or rep.frames is not None):
         try:
-            files = _static.sample_summary(adata, split, sample=sample, stem=tmp / "figures" / "samples" / stem)
+            files = _static.sample_summary(
+                rep.frames, split, sample=sample, pos=pos, stem=tmp / "figures" / "samples" / stem
+            )
             feat += h.downloads((p.suffix[1:].upper(), f"../figures/samples/{p.name}") for p in files)
         except _SKIP as err:
             logger.info("report: static figure of %s not written: %s", sample, err)
@@ -688,7 +746,11 @@ def write_report(
             by_sample=by_sample,
             nearest=nearest,
         )
-        rep.methods_html = _methods(adata)
+        rep.methods_html = _methods(adata, table)
+        try:
+            rep.frames = _data.interval_frames(adata)
+        except _SKIP as err:
+            rep.frames_error = str(err)
         _write_assets(tmp)
         (tmp / "samples").mkdir()
         if static:
