@@ -14,6 +14,7 @@ Method (``marker_clusters``):
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -278,7 +279,10 @@ def leiden_clusters(
     sc.pp.scale(work, max_value=10.0)
     n_comps = max(1, min(n_pcs, work.n_vars - 1, work.n_obs - 1))
     sc.pp.pca(work, n_comps=n_comps, svd_solver="arpack", random_state=seed)
-    sc.pp.neighbors(work, n_neighbors=min(n_neighbors, work.n_obs - 1), n_pcs=n_comps, random_state=seed)
+    with warnings.catch_warnings():
+        # scanpy edits its own kNN matrix in place when cells are identical; not a problem of the input
+        warnings.filterwarnings("ignore", category=sparse.SparseEfficiencyWarning)
+        sc.pp.neighbors(work, n_neighbors=min(n_neighbors, work.n_obs - 1), n_pcs=n_comps, random_state=seed)
     sc.tl.leiden(
         work,
         resolution=resolution,

@@ -378,6 +378,7 @@ def _normalise(work: AnnData, found: CellScale) -> None:
         work.X = X
         sc.pp.normalize_total(work, target_sum=TARGET_SUM)
         sc.pp.log1p(work)
+        work.uns.pop("log1p", None)  # scanpy's note of the base; the base is recorded in uns["tmescope_input"]
         info["normalization"] = f"scanpy normalize_total(target_sum={TARGET_SUM:g}) + log1p (natural log)"
     elif found.scale == "linear":
         X.data = np.log1p(X.data)
