@@ -137,3 +137,17 @@ def test_records_library_version_in_provenance(adata):
         score_signatures(adata, sets={"a": SETS["a"]}, method="singscore")
     assert prov.resources["signature_library"]["version"] == signatures.LIBRARY_VERSION
     assert prov.params["scoring"][0]["method"] == "singscore"
+
+
+def test_results_survive_h5ad_round_trip_and_threads_are_restored(adata, tmp_path):
+    import numba
+
+    before = numba.get_num_threads()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tmescope.CoverageWarning)
+        df = score_signatures(adata, sets=SETS, n_jobs=1)
+    assert numba.get_num_threads() == before
+    adata.write_h5ad(tmp_path / "scored.h5ad")
+    back = ad.read_h5ad(tmp_path / "scored.h5ad")
+    pd.testing.assert_frame_equal(back.obsm["scores_ssgsea"], df)
+    assert back.uns["coverage_ssgsea"]["n_present"].tolist() == [20, 80, 5, 1]
