@@ -28,8 +28,14 @@ MIN_DE_NOVO_SAMPLES = 20
 _CITATION = "Bagaev et al., Cancer Cell 2021;39:845-865 (doi:10.1016/j.ccell.2021.04.014)"
 
 
-def score_subtype_signatures(adata: AnnData, *, layer: str | None = None, key_added: str | None = None) -> pd.DataFrame:
+def score_subtype_signatures(
+    adata: AnnData, *, layer: str | None = None, key_added: str | None = None, reference: Any = None
+) -> pd.DataFrame:
     """Score the 29 TME-subtype signatures by unnormalised ssGSEA and store them for :func:`classify_subtype`.
+
+    Unnormalised ssGSEA sums over the ranked gene list, so its scale grows with the number of genes ranked.
+    Samples to be placed against a reference must be scored on the reference's genes: pass ``reference``
+    (genes the reference lacks are left out; :func:`tmescope.profile.profile` does this itself).
 
     Parameters
     ----------
@@ -39,17 +45,32 @@ def score_subtype_signatures(adata: AnnData, *, layer: str | None = None, key_ad
         Layer to score instead of ``X``.
     key_added
         ``obsm`` key to write; default ``"scores_bagaev2021"``.
+    reference
+        Reference cohort whose gene list the ranking is restricted to.
 
     Returns
     -------
-    Samples x 29 DataFrame, also written to ``adata.obsm[key_added]``.
+    Samples x 29 DataFrame, also written to ``adata.obsm[key_added]`` (and the gene coverage to
+    ``adata.uns["coverage_<key_added>"]``).
     """
     from tmescope.scoring import score_signatures
 
     key = key_added or _keys.OBSM_SUBTYPE_SCORES
-    scores = score_signatures(adata, sets="bagaev2021", method="ssgsea", normalize=False, layer=layer, key_added=key)
+    genes = tuple(getattr(reference, "genes", ()) or ())
+    target = adata
+    if genes:
+        keep = adata.var_names.isin(pd.Index(genes))
+        if not keep.any():
+            msg = "None of the reference's genes are in `adata.var_names`; are both on HGNC symbols?"
+            raise InputError(msg)
+        target = adata[:, keep].copy() if not keep.all() else adata
+    scores = score_signatures(target, sets="bagaev2021", method="ssgsea", normalize=False, layer=layer, key_added=key)
     if not isinstance(scores, pd.DataFrame):  # pragma: no cover - copy=False always returns the frame
-        scores = adata.obsm[key]
+        scores = target.obsm[key]
+    if target is not adata:
+        adata.obsm[key] = scores
+        cov = _keys.UNS_COVERAGE.format(method=key)
+        adata.uns[cov] = target.uns[cov]
     return scores.loc[:, list(SIGNATURES)]
 
 
