@@ -290,9 +290,9 @@ def classify_subtype(
         names = name_clusters(scaled, result.clusters, imm, strom)
         labels = np.array([names[int(c)] for c in result.clusters], dtype=object)
         x = np.clip(scaled, -clip, clip)
-        _, share, nn, dist = knn_vote(x, labels, x, k=k, exclude_self=True)
+        _, _, nn, dist = knn_vote(x, labels, x, k=k, exclude_self=True)
+        # Agreement of each sample's nearest cohort samples with its own cluster's subtype.
         confidence = (labels[nn] == labels[:, None]).mean(axis=1)
-        del share
         comps, center = pca2(x)
         info.update(
             method="de_novo",
