@@ -101,8 +101,8 @@ def main() -> None:
         rows[-1]["unknown"] = float((pred_m == "unknown").mean())
     table = pd.DataFrame(rows)
     pd.set_option("display.width", 250)
-    for name, sub in table.groupby("dataset", sort=False):
-        sub = sub.dropna(axis=1, how="all")
+    for name, group in table.groupby("dataset", sort=False):
+        sub = group.dropna(axis=1, how="all")
         print(f"\n== {name} ==")
         print(sub.drop(columns="dataset").round(3).to_string(index=False))
         print("mean:", sub.drop(columns=["dataset", "seed"]).mean().round(3).to_dict())
