@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from urllib.parse import unquote, urldefrag, urlparse
 
 import anndata as ad
 import numpy as np
@@ -227,3 +228,79 @@ def browser():
     finally:
         driver.quit()
         shutil.rmtree(profile_dir, ignore_errors=True)
+
+
+_RENDER_WAIT = """
+const done = arguments[arguments.length - 1];
+const start = Date.now();
+(function check() {
+  const divs = Array.from(document.querySelectorAll('.plotly-graph-div'));
+  const ok = divs.every(d => d.classList.contains('js-plotly-plot') && d.querySelector('.main-svg'));
+  if (ok || Date.now() - start > 20000) { done(divs.length); } else { setTimeout(check, 50); }
+})();
+"""
+
+
+def open_report_page(driver, path: Path) -> dict:
+    """Load a page from disk; return its figures, rendered figures, links and console errors."""
+    driver.get(path.as_uri())
+    n_divs = driver.execute_async_script(_RENDER_WAIT)
+    rendered = driver.execute_script(
+        "return document.querySelectorAll('.plotly-graph-div.js-plotly-plot .main-svg').length > 0 ? "
+        "Array.from(document.querySelectorAll('.plotly-graph-div')).filter("
+        "d => d.classList.contains('js-plotly-plot') && d.querySelector('.main-svg')).length : 0"
+    )
+    links = driver.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+    # Every error, and every warning raised by page scripts (renderer notes about the GPU are not the page's).
+    errors = [
+        e
+        for e in driver.get_log("browser")
+        if e["level"] == "SEVERE" or (e["level"] == "WARNING" and e.get("source") in ("javascript", "console-api"))
+    ]
+    return {"figures": n_divs, "rendered": rendered, "links": links, "errors": errors}
+
+
+def _local(url: str) -> Path | None:
+    """The file a link points to, or None for links that leave the report (none are expected)."""
+    target, _ = urldefrag(url)
+    parsed = urlparse(target)
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
+
+
+def crawl_report(driver, report_dir: Path, *, screenshot: Path | None = None) -> dict:
+    """Open the cohort page, follow every link between pages; assert each page renders without errors."""
+    index = (report_dir / "index.html").resolve()
+    todo, pages, external, figures = [index], set(), [], 0
+    while todo:
+        page = todo.pop()
+        if page in pages:
+            continue
+        pages.add(page)
+        info = open_report_page(driver, page)
+        assert info["errors"] == [], f"console errors on {page.name}: {info['errors']}"
+        assert info["figures"] > 0, f"no figure on {page.name}"
+        assert info["rendered"] == info["figures"], f"{page.name}: {info['rendered']} of {info['figures']} rendered"
+        figures += info["figures"]
+        if page == index and screenshot is not None:
+            driver.save_screenshot(str(screenshot))
+        for url in info["links"]:
+            target = _local(url)
+            if target is None:
+                external.append(url)
+                continue
+            assert target.exists(), f"{page.name} links to a missing file: {url}"
+            assert report_dir.resolve() in target.resolve().parents, f"{page.name} links outside the report: {url}"
+            if target.suffix == ".html":
+                todo.append(target.resolve())
+    assert external == [], f"links leaving the report: {external[:5]}"
+    return {"pages": pages, "figures": figures}
+
+
+@pytest.fixture(scope="session")
+def crawl():
+    return crawl_report
+
+
+@pytest.fixture(scope="session")
+def open_page():
+    return open_report_page

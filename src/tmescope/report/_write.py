@@ -244,11 +244,16 @@ def _flag_list(flags: list[str], *, none: str) -> str:
 def _scalars(info: dict[str, Any]) -> dict[str, Any]:
     """The short, readable entries of a stored parameter dictionary (tables and long arrays left out)."""
     out: dict[str, Any] = {}
-    for k, v in info.items():
+    # Sorted: a saved and re-read AnnData (h5ad) returns ``uns`` dictionaries with sorted keys.
+    for k, v in sorted(info.items(), key=lambda kv: str(kv[0])):
         if isinstance(v, (str, int, float, bool, np.integer, np.floating, np.bool_)) or v is None:
             out[str(k)] = v
         elif isinstance(v, dict) and len(v) <= 8:
-            out[str(k)] = {kk: vv for kk, vv in v.items() if not isinstance(vv, (dict, pd.DataFrame, np.ndarray))}
+            out[str(k)] = {
+                kk: vv
+                for kk, vv in sorted(v.items(), key=lambda kv: str(kv[0]))
+                if not isinstance(vv, (dict, pd.DataFrame, np.ndarray))
+            }
         elif isinstance(v, (list, tuple, np.ndarray)) and len(v) <= 8:
             out[str(k)] = v
     return out
@@ -284,7 +289,7 @@ def _methods(adata: AnnData, features: pd.DataFrame | None) -> str:
                 )
             else:
                 rows.append({"analysis": str(name), "method": h.describe(info), "version": "", "settings": ""})
-    for name, info in adata.uns.items():
+    for name, info in sorted(adata.uns.items(), key=lambda kv: str(kv[0])):
         if name in _NOT_ANALYSES or str(name).startswith("coverage_") or not isinstance(info, dict):
             continue
         flat = _scalars({k: v for k, v in info.items() if k not in ("method", "kind")})
