@@ -236,7 +236,11 @@ def test_profile_single_patient_against_default(liu):
     a = result.adata
     assert a.obs[_keys.OBS_SUBTYPE].iloc[0] == label
     assert a.uns[_keys.UNS_PROFILE]["reference"] == "liu2019_melanoma_n121"
-    assert len(a.uns[_keys.UNS_SUBTYPE]["nearest"]) == 10
+    nearest = a.uns[_keys.UNS_SUBTYPE]["nearest"]
+    assert len(nearest) == 10
+    # the nearest cases carry their immune phenotype and clinical outcome from the reference
+    assert {"immune_phenotype", "response", "os_time"} <= set(nearest.columns)
+    assert set(nearest["response"]) <= {"R", "NR", ""}
     assert a.obs[_keys.OBS_IMMUNE_PHENOTYPE].iloc[0] in {"inflamed", "excluded", "desert"}
     assert _keys.OBS_SUBTYPE not in one.obs  # input untouched
 

@@ -275,6 +275,8 @@ def profile(
 
     sub_ref = None if ref is None else ref
     classify_subtype(work, reference=sub_ref, k=k, seed=seed)
+    if ref is not None:
+        _annotate_nearest(work, ref)
     k_used = work.uns[_keys.UNS_SUBTYPE]["k"]
     sub_method = "Bagaev 2021 de novo (Louvain)" if ref is None else f"Bagaev 2021 kNN k={k_used} vs {ref.name}"
     parts.append(
@@ -303,6 +305,17 @@ def profile(
     if prov is not None and ref is not None:
         prov.add_resource("reference_cohort", {"name": ref.name, "path": ref.path, **_ref_versions(ref)})
     return ProfileResult(work, features)
+
+
+def _annotate_nearest(work: AnnData, ref: ReferenceCohort) -> None:
+    """Add each nearest reference case's immune phenotype and clinical columns (response, survival) to the table."""
+    info = work.uns[_keys.UNS_SUBTYPE]
+    nearest = info["nearest"]
+    extra = ref.labels.drop(columns=["subtype"], errors="ignore")
+    extra = extra.rename(columns=lambda c: c.removeprefix("clinical:"))
+    extra = extra.reindex(nearest["neighbour"].astype(str).to_numpy()).reset_index(drop=True)
+    extra = extra.loc[:, [c for c in extra.columns if c not in nearest.columns]].fillna("").astype(str)
+    info["nearest"] = pd.concat([nearest.reset_index(drop=True), extra], axis=1)
 
 
 def _ref_versions(ref: ReferenceCohort) -> dict[str, Any]:
