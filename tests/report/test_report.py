@@ -145,9 +145,16 @@ def test_bad_arguments(tmp_path: Path):
         write_report(pd.DataFrame(), None, tmp_path / "r")  # type: ignore[arg-type]
     with pytest.raises(InputTypeError, match="DataFrame"):
         write_report(_bare(["a"]), {"sample": []}, tmp_path / "r")  # type: ignore[arg-type]
-    with pytest.raises(InputError, match="only in case"):
-        write_report(_bare(["Ab", "aB"]), None, tmp_path / "r")
     assert not (tmp_path / "r").exists()
+
+
+def test_ids_differing_only_in_case_get_distinct_pages(tmp_path: Path):
+    index = write_report(_bare(["Ab", "aB", "ab"]), None, tmp_path / "r", static=False)
+    pages = [p.name.lower() for p in (index.parent / "samples").glob("*.html")]
+    assert len(pages) == len(set(pages)) == 3
+    html = index.read_text(encoding="utf-8")
+    for name in pages:
+        assert name in html.lower()
 
 
 def test_fit_flag_as_text_and_runs_as_plain_values(tmp_path: Path):

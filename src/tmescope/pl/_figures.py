@@ -618,15 +618,17 @@ def _percentile_figure(rows: pd.DataFrame, *, sample: str) -> go.Figure:
     flagged = (rows["flag"] != "").to_numpy()
     pct = rows["percentile"].to_numpy()
     for name in families:
-        sel = fam == name
+        # Unflagged points first: the legend draws the family with its first point's symbol.
+        sel = np.flatnonzero(fam == name)
+        sel = sel[np.argsort(flagged[sel], kind="stable")]
         data.append(
             {
                 "type": "scatter",
                 "x": pct[sel],
-                "y": [lab for lab, s in zip(labels, sel, strict=True) if s],
+                "y": [labels[i] for i in sel],
                 "mode": "markers",
                 "name": name,
-                "text": [t for t, s in zip(hover, sel, strict=True) if s],
+                "text": [hover[i] for i in sel],
                 "hovertemplate": "%{text}<extra></extra>",
                 "marker": {
                     "color": colors[name],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import importlib.resources
 import logging
 from dataclasses import dataclass, field
@@ -93,18 +94,18 @@ def _check_outdir(outdir: Path) -> None:
 
 
 def _page_names(samples: list[str], root: Path) -> dict[str, str]:
+    """File name of each sample page, unique even on case-insensitive file systems (macOS, Windows).
+
+    IDs that differ only in case get a short hash of the original ID appended.
+    """
     names: dict[str, str] = {}
-    seen: dict[str, str] = {}
+    seen: set[str] = set()
     for s in samples:
         name = output_file(root, s, ".html").name
-        low = name.lower()
-        if low in seen:
-            msg = (
-                f"Samples {seen[low]!r} and {s!r} would share the page file {name!r} (names differ only in case "
-                "or in characters that are unsafe in file names); make the sample IDs distinct."
-            )
-            raise InputError(msg)
-        seen[low] = s
+        if name.lower() in seen:
+            digest = hashlib.sha256(s.encode("utf-8")).hexdigest()[:8]
+            name = output_file(root, f"{Path(name).stem}_{digest}", ".html").name
+        seen.add(name.lower())
         names[s] = name
     return names
 
