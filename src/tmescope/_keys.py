@@ -73,3 +73,5 @@ UNS_COMPARTMENT = "compartment"
 OBSM_SC_STATES = "sc_states"
 #: ``uns`` dict: state-scoring method, set-to-compartment map and ``summary`` (tidy per sample x compartment).
 UNS_SC_STATES = "sc_states"
+#: ``obs`` categorical: dominant glioblastoma state (Neftel 2019 meta-module) of each malignant cell.
+OBS_GBM_STATE = "gbm_state"

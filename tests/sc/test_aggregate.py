@@ -16,7 +16,9 @@ from tmescope._errors import MissingKeyError
 from tmescope.cli import main
 from tmescope.io import FEATURE_COLUMNS, read_features
 from tmescope.sc import (
+    GBM_STATES,
     annotate_compartments,
+    assign_gbm_states,
     composition,
     default_state_sets,
     prepare_cells,
@@ -194,3 +196,51 @@ def test_cli_refuses_unknown_sample_key(tmp_path: Path, cells: ad.AnnData) -> No
     assert result.exit_code == 2
     assert "Sample column 'donor' not in adata.obs" in result.output
     assert not (tmp_path / "o" / "features.parquet").exists()
+
+
+def test_gbm_states(rng: np.random.Generator) -> None:
+    states = default_state_sets()
+    neftel = {n: states[n] for sets in GBM_STATES.values() for n in sets}
+    genes = sorted({g for gs, _ in neftel.values() for g in gs.genes})
+    col = {g: i for i, g in enumerate(genes)}
+    X = rng.gamma(0.5, size=(80, len(genes)))
+    planted = {"mes_like": "mes1_neftel2019", "ac_like": "ac_neftel2019", "opc_like": "opc_neftel2019",
+               "npc_like": "npc2_neftel2019"}  # fmt: skip
+    truth = np.repeat(list(planted), 20)
+    for k, name in enumerate(planted.values()):
+        X[k * 20 : (k + 1) * 20, [col[g] for g in states[name][0].genes]] += 3.0
+    a = ad.AnnData(X, var=pd.DataFrame(index=genes))
+    a.obs["sample"] = ["g1", "g2"] * 40
+    a.obs["compartment"] = pd.Categorical(["unknown"] * 78 + ["t_cd8"] * 2)
+    score_states(a, sets=neftel, sample_key="sample")
+    mix = assign_gbm_states(a)
+    got = a.obs["gbm_state"].astype(str).to_numpy()
+    assert (got[:78] == truth[:78]).mean() >= 0.95
+    assert (got[78:] == "nan").all()
+    assert set(mix.columns) == {"sample", "state", "n_cells", "n_total", "fraction", "ci_low", "ci_high"}
+    np.testing.assert_allclose(mix.groupby("sample")["fraction"].sum(), 1.0)
+    feats = sc_features(a, signatures=False)
+    assert {"gbm_state.mes_like", "gbm_state.npc_like"} <= set(feats["feature"])
+
+
+def test_gbm_states_need_state_scores(annotated: ad.AnnData) -> None:
+    with pytest.raises(MissingKeyError, match=r"run tmescope\.sc\.score_states"):
+        assign_gbm_states(annotated)
+
+
+def test_cli_with_own_marker_table(tmp_path: Path, cells: ad.AnnData) -> None:
+    path = tmp_path / "tumour.h5ad"
+    cells.write_h5ad(path)
+    markers = tmp_path / "markers.tsv"
+    markers.write_text("compartment\tgene\nneuron\tSNAP25\nneuron\tSYT1\nb_cell\tMS4A1\nb_cell\tCD79A\n")
+    out = tmp_path / "out"
+    args = ["--quiet", "sc", str(path), "-o", str(out), "--sample-key", "patient", "--markers", str(markers)]
+    result = CliRunner().invoke(main, [*args, "--no-states", "--no-signatures"])
+    assert result.exit_code == 0, result.output
+    feats = read_features(out)
+    assert "composition.neuron" in set(feats["feature"])
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("type\tsymbol\nneuron\tSNAP25\n")
+    result = CliRunner().invoke(main, ["sc", str(path), "-o", str(tmp_path / "o2"), "--markers", str(bad)])
+    assert result.exit_code == 2
+    assert "lacks the column(s) ['compartment', 'gene']" in result.output

@@ -28,6 +28,13 @@ from tmescope._cli._common import handle_errors
 )
 @click.option("--no-states", is_flag=True, help="Do not score the cell-state programs.")
 @click.option("--no-signatures", is_flag=True, help="Do not score the per-sample pseudobulk with bulk signatures.")
+@click.option("--gbm", is_flag=True, help="Glioblastoma: also give malignant cells their Neftel 2019 state.")
+@click.option(
+    "--markers",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="TSV marker table (compartment, gene[, direction]) replacing the shipped one.",
+)
 @handle_errors
 def sc_command(  # noqa: PLR0917 - click passes every option positionally
     adata: Path,
@@ -40,6 +47,8 @@ def sc_command(  # noqa: PLR0917 - click passes every option positionally
     min_score: float,
     no_states: bool,  # noqa: FBT001 - click passes flags positionally
     no_signatures: bool,  # noqa: FBT001
+    gbm: bool,  # noqa: FBT001
+    markers: Path | None,
 ) -> None:
     """Single-cell TME of every sample in ADATA (.h5ad): compartments, states, composition and pseudobulk.
 
@@ -55,7 +64,8 @@ def sc_command(  # noqa: PLR0917 - click passes every option positionally
     from tmescope.sc._aggregate import pseudobulk, sc_features
     from tmescope.sc._annotate import annotate_compartments
     from tmescope.sc._input import read_cells
-    from tmescope.sc._states import score_states
+    from tmescope.sc._markers import read_markers
+    from tmescope.sc._states import assign_gbm_states, score_states
     from tmescope.sc._write import write_cells
     from tmescope.signatures import LIBRARY_VERSION
 
@@ -68,18 +78,27 @@ def sc_command(  # noqa: PLR0917 - click passes every option positionally
         "min_score": min_score,
         "states": not no_states,
         "signatures": not no_signatures,
+        "gbm": gbm,
+        "markers": str(markers) if markers else None,
     }
     prov = Provenance("sc", params=params, seed=settings.seed)
     with collect(prov):
-        cells = read_cells(adata, sample_key=sample_key, layer=layer, scale=scale)
         prov.add_resource("genes", snapshot())
         prov.add_resource("signature_library", {"version": LIBRARY_VERSION})
-        prov.add_resource("sc_markers", "tmescope/data/sc/compartment_markers.tsv")
+        table = None
+        if markers is not None:
+            table = read_markers(markers)
+            prov.add_input(markers, role="markers")
+        else:
+            prov.add_resource("sc_markers", "tmescope/data/sc/compartment_markers.tsv")
+        cells = read_cells(adata, sample_key=sample_key, layer=layer, scale=scale)
         annotate_compartments(
-            cells, labels_key=labels_key, resolution=resolution, min_score=min_score, seed=settings.seed
+            cells, labels_key=labels_key, markers=table, resolution=resolution, min_score=min_score, seed=settings.seed
         )
         if not no_states:
             score_states(cells)
+            if gbm:
+                assign_gbm_states(cells)
         features = sc_features(cells, signatures=not no_signatures)
         pb = pseudobulk(cells, groupby=_keys.OBS_COMPARTMENT)
         info = cells.uns[_keys.UNS_INPUT]

@@ -25,14 +25,16 @@ from tmescope.sc._annotate import (
 from tmescope.sc._input import CellScale, detect_cell_scale, prepare_cells, read_cells
 from tmescope.sc._markers import COMPARTMENTS, UNKNOWN, default_state_sets, marker_table, sc_state_sets
 from tmescope.sc._pipeline import profile_cells
-from tmescope.sc._states import score_states
+from tmescope.sc._states import GBM_STATES, assign_gbm_states, score_states
 
 __all__ = [
     "CLUSTER_COLUMNS",
     "COMPARTMENTS",
+    "GBM_STATES",
     "UNKNOWN",
     "CellScale",
     "annotate_compartments",
+    "assign_gbm_states",
     "compartment_scores",
     "composition",
     "default_state_sets",

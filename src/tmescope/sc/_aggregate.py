@@ -226,6 +226,27 @@ def _state_features(adata: AnnData) -> pd.DataFrame:
     )
 
 
+def _gbm_features(adata: AnnData) -> pd.DataFrame:
+    from tmescope.io import feature_name
+
+    info = adata.uns.get(_keys.UNS_SC_STATES)
+    if not isinstance(info, dict) or "gbm_states" not in info:
+        return pd.DataFrame()
+    mix = info["gbm_states"]
+    return pd.DataFrame(
+        {
+            "sample": mix["sample"].astype(str),
+            "feature": [feature_name("gbm_state", s) for s in mix["state"]],
+            "value": mix["fraction"].astype(float),
+            "unit": "fraction of malignant cells",
+            "method": "dominant Neftel 2019 meta-module per malignant cell (mean z scores)",
+            "ci_low": mix["ci_low"].astype(float),
+            "ci_high": mix["ci_high"].astype(float),
+            "flag": "",
+        }
+    )
+
+
 def _signature_features(pb: AnnData) -> pd.DataFrame:
     from tmescope.io import features_from_frame
     from tmescope.scoring import score_signatures
@@ -268,7 +289,8 @@ def sc_features(
 
     Rows per sample: ``composition.<compartment>`` (fraction of cells, 95 % Wilson interval), ``sc.n_cells``,
     ``sc_state.<compartment>.<set>`` (mean per-cell state score, from :func:`tmescope.sc.score_states` when it
-    was run) and, with ``signatures=True``, the bulk profile's signature features (``immunotherapy.*``,
+    was run), ``gbm_state.<state>`` (glioblastoma state mix, when :func:`tmescope.sc.assign_gbm_states` was run)
+    and, with ``signatures=True``, the bulk profile's signature features (``immunotherapy.*``,
     ``tls.*``, ``caf_state.*``, ``matrisome.*``, ``metabolic.*``, ``tme_signature.*``) scored by ssGSEA on each
     sample's pseudobulk, so that single-cell and bulk profiles of one patient can be joined on ``sample`` and
     compared feature by feature.
@@ -306,7 +328,7 @@ def sc_features(
     if groupby != _keys.OBS_COMPARTMENT:
         method = f"labels in obs[{groupby!r}]"
     comp = composition(adata, sample_key=sample_key, groupby=groupby)
-    parts = [_composition_features(comp, method=method), _state_features(adata)]
+    parts = [_composition_features(comp, method=method), _state_features(adata), _gbm_features(adata)]
     if signatures:
         parts.append(_signature_features(pseudobulk(adata, sample_key=sample_key)))
     return normalize_features(pd.concat([p for p in parts if len(p)], ignore_index=True))

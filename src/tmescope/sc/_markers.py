@@ -5,10 +5,16 @@ from __future__ import annotations
 import functools
 from importlib import resources
 from io import StringIO
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from tmescope._errors import InputError
 from tmescope.signatures import GeneSet
+
+if TYPE_CHECKING:
+    import os
 
 #: The major TME compartments the marker annotator knows, in report order.
 COMPARTMENTS: tuple[str, ...] = (
@@ -102,6 +108,42 @@ def marker_table() -> pd.DataFrame:
     ['TPSAB1', 'TPSB2', 'CPA3']
     """
     return _markers().copy()
+
+
+def read_markers(path: str | os.PathLike[str]) -> pd.DataFrame:
+    r"""Read a user marker table (TSV or CSV with columns ``compartment``, ``gene`` and optionally ``direction``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "m.tsv"
+    >>> _ = p.write_text("compartment\tgene\nneuron\tSNAP25\n")
+    >>> read_markers(p).to_dict("records")
+    [{'compartment': 'neuron', 'gene': 'SNAP25', 'direction': '+'}]
+    """
+    p = Path(path)
+    if not p.is_file():
+        msg = f"No marker table at '{p}'; give a TSV with columns compartment, gene (and optionally direction)."
+        raise InputError(msg)
+    text = p.read_text(encoding="utf-8")
+    sep = "\t" if "\t" in text.splitlines()[0] else ","
+    table = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    missing = [c for c in ("compartment", "gene") if c not in table.columns]
+    if missing:
+        msg = (
+            f"Marker table '{p}' lacks the column(s) {missing}; its header is {list(table.columns)}. Expected "
+            "compartment, gene and optionally direction (+ or -)."
+        )
+        raise InputError(msg)
+    if "direction" not in table.columns:
+        table["direction"] = "+"
+    bad = sorted(set(table["direction"]) - {"+", "-"})
+    if bad:
+        msg = f"Marker table '{p}': direction must be '+' or '-'; found {bad}."
+        raise InputError(msg)
+    table["gene"] = table["gene"].str.strip()
+    table["compartment"] = table["compartment"].str.strip()
+    return table.loc[table["gene"] != "", ["compartment", "gene", "direction"]].reset_index(drop=True)
 
 
 def markers_from_table(table: pd.DataFrame) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:

@@ -9,7 +9,7 @@ from tmescope._settings import settings
 from tmescope.sc._aggregate import pseudobulk, sc_features
 from tmescope.sc._annotate import annotate_compartments
 from tmescope.sc._input import prepare_cells
-from tmescope.sc._states import score_states
+from tmescope.sc._states import assign_gbm_states, score_states
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,6 +38,7 @@ def profile_cells(
     min_score: float = 0.15,
     states: bool = True,
     signatures: bool = True,
+    gbm: bool = False,
     seed: int | None = None,
 ) -> CellProfile:
     """Run the single-cell TME analysis of every sample of an AnnData (the input is not changed).
@@ -62,6 +63,8 @@ def profile_cells(
         Score the state programs.
     signatures
         Score the pseudobulk with the bulk signature collections.
+    gbm
+        Glioblastoma: also assign each malignant cell its dominant Neftel 2019 state (needs ``states``).
     seed
         Seed of the clustering (default ``tmescope.settings.seed``).
 
@@ -77,6 +80,8 @@ def profile_cells(
     annotate_compartments(cells, labels_key=labels_key, resolution=resolution, min_score=min_score, seed=seed)
     if states:
         score_states(cells)
+        if gbm:
+            assign_gbm_states(cells)
     features = sc_features(cells, signatures=signatures)
     pb = pseudobulk(cells, groupby=_keys.OBS_COMPARTMENT)
     return CellProfile(cells, features, pb)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from tmescope import _keys
 from tmescope._errors import InputError, InputTypeError, MissingKeyError
+from tmescope.sc._input import DEFAULT_SAMPLE_KEY
 from tmescope.sc._markers import ALL, default_state_sets
 
 if TYPE_CHECKING:
@@ -42,9 +43,11 @@ def _resolve(sets: Any) -> dict[str, tuple[GeneSet, tuple[str, ...]]]:
 
 
 def sample_key_of(adata: AnnData, sample_key: str | None) -> str:
-    """The sample column: ``sample_key`` if given, else the one recorded by :func:`tmescope.sc.prepare_cells`."""
+    """The sample column: ``sample_key``, else the one recorded by :func:`tmescope.sc.prepare_cells`, else ``sample``."""
     info = adata.uns.get(_keys.UNS_INPUT, {})
     key = sample_key or (info.get("sample_key") if isinstance(info, dict) else None)
+    if not key and DEFAULT_SAMPLE_KEY in adata.obs:
+        key = DEFAULT_SAMPLE_KEY
     if not key:
         msg = (
             "No sample column: pass sample_key= (the obs column naming each cell's sample), or prepare the data "
@@ -185,3 +188,100 @@ def summarise_states(
                 {"sample": sample, "compartment": group, "set": name, "n_cells": int(n), "mean": value, "flag": flag}
             )
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+#: Neftel 2019 meta-modules: the four cellular states and the state sets behind each (the higher score counts).
+GBM_STATES: dict[str, tuple[str, ...]] = {
+    "mes_like": ("mes1_neftel2019", "mes2_neftel2019"),
+    "ac_like": ("ac_neftel2019",),
+    "opc_like": ("opc_neftel2019",),
+    "npc_like": ("npc1_neftel2019", "npc2_neftel2019"),
+}
+GBM_COLUMNS = ("sample", "state", "n_cells", "n_total", "fraction", "ci_low", "ci_high")
+
+
+def assign_gbm_states(
+    adata: AnnData,
+    *,
+    compartments: tuple[str, ...] = ("malignant_epithelial", "unknown"),
+    groupby: str = _keys.OBS_COMPARTMENT,
+    sample_key: str | None = None,
+    key: str = _keys.OBSM_SC_STATES,
+) -> pd.DataFrame:
+    """Give each malignant cell its dominant glioblastoma state (Neftel 2019) and count the state mix per sample.
+
+    A cell's score for a meta-module is its highest per-cell score among the module's sets (MES-like = max of
+    MES1 and MES2, NPC-like = max of NPC1 and NPC2; AC-like, OPC-like one set each); its state is the module
+    with the highest score. This is the dominant state of Neftel et al.'s two-axis plot, simplified: the
+    per-gene centring of the mean z-score stands in for their control-gene correction, and hybrid states are
+    not called. Meant for glioblastoma: malignant cells of other tumours get a state too, without meaning.
+
+    Parameters
+    ----------
+    adata
+        Cells scored by :func:`score_states` with the Neftel sets (the defaults include them).
+    compartments
+        Compartments holding the malignant cells (GBM cells lack epithelial markers and are often ``unknown``).
+    groupby
+        Compartment column.
+    sample_key
+        Sample column; default the one recorded by :func:`tmescope.sc.prepare_cells`.
+    key
+        ``obsm`` key of the per-cell state scores.
+
+    Returns
+    -------
+    Tidy per-sample state mix (``sample``, ``state``, ``n_cells``, ``n_total``, ``fraction``, ``ci_low``,
+    ``ci_high``; 95 % Wilson interval). Writes ``obs["gbm_state"]`` (NaN outside ``compartments``) and, when
+    :func:`score_states` wrote it, ``uns["sc_states"]["gbm_states"]`` (the same table).
+
+    Examples
+    --------
+    >>> import anndata as ad, numpy as np, pandas as pd
+    >>> a = ad.AnnData(np.zeros((3, 1)))
+    >>> a.obs["sample"], a.obs["compartment"] = "s1", ["unknown", "unknown", "t_cd8"]
+    >>> a.obsm["sc_states"] = pd.DataFrame(
+    ...     {n: [0.0, 0.0, 0.0] for m in GBM_STATES.values() for n in m}, index=a.obs_names
+    ... ).assign(mes2_neftel2019=[1.0, 0.0, 0.0], opc_neftel2019=[0.0, 2.0, 0.0])
+    >>> mix = assign_gbm_states(a, sample_key="sample")
+    >>> a.obs["gbm_state"].tolist()[:2], mix["fraction"].tolist()
+    (['mes_like', 'opc_like'], [0.0, 0.5, 0.0, 0.5])
+    """
+    from tmescope.sc._aggregate import wilson_interval
+
+    if key not in adata.obsm:
+        msg = f"No per-cell state scores in adata.obsm[{key!r}]; run tmescope.sc.score_states(adata) first."
+        raise MissingKeyError(msg)
+    scores = adata.obsm[key]
+    needed = [s for sets in GBM_STATES.values() for s in sets]
+    missing = [s for s in needed if s not in scores.columns]
+    if missing:
+        msg = (
+            f"adata.obsm[{key!r}] lacks the Neftel 2019 state sets {missing}; run tmescope.sc.score_states with the "
+            "default sets (or include them)."
+        )
+        raise MissingKeyError(msg)
+    skey = sample_key_of(adata, sample_key)
+    groups = _groupby_of(adata, groupby)
+    meta = pd.DataFrame({state: scores[list(sets)].max(axis=1) for state, sets in GBM_STATES.items()})
+    malignant = groups.isin(compartments).to_numpy() & meta.notna().all(axis=1).to_numpy()
+    if not meta.notna().all(axis=0).all():
+        msg = "The Neftel state scores are NaN (too few of their genes measured); GBM states cannot be assigned."
+        raise InputError(msg)
+    states = list(GBM_STATES)
+    label = np.where(malignant, np.asarray(states, dtype=object)[np.argmax(meta.to_numpy(), axis=1)], None)
+    adata.obs[_keys.OBS_GBM_STATE] = pd.Categorical(label, categories=states)
+    samples = adata.obs[skey].astype(str)
+    table = pd.crosstab(samples[malignant], adata.obs.loc[malignant, _keys.OBS_GBM_STATE].astype(str))
+    table = table.reindex(index=sorted(set(samples)), columns=states, fill_value=0)
+    long = table.rename_axis(index="sample", columns="state").stack().rename("n_cells").reset_index()
+    long["n_total"] = long["sample"].map(table.sum(axis=1)).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        long["fraction"] = long["n_cells"] / long["n_total"].replace(0, np.nan)
+    lo, hi = wilson_interval(long["n_cells"].to_numpy(), long["n_total"].to_numpy())
+    long["ci_low"], long["ci_high"] = lo, hi
+    mix = long.loc[:, list(GBM_COLUMNS)].sort_values(["sample", "state"]).reset_index(drop=True)
+    info = adata.uns.get(_keys.UNS_SC_STATES)
+    if isinstance(info, dict):
+        info["gbm_states"] = mix
+    return mix
