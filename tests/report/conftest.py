@@ -176,7 +176,7 @@ def make_profile(n: int = 24, *, seed: int = 0, unsafe: bool = True) -> tuple[ad
 
 @pytest.fixture(scope="session")
 def profile() -> tuple[ad.AnnData, pd.DataFrame]:
-    return make_profile(24, seed=0)
+    return make_profile(8, seed=0)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::tmescope.TmescopeWarning"),
 ]
 
-N = 8
+N = 5
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def demo_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     frame.to_csv(expr, sep="\t", float_format="%.3f")
     clin = expr.with_name("clinical.tsv")
     clinical.iloc[:N][["sample_id", "response", "os_time", "os_event"]].to_csv(clin, sep="\t", index=False)
-    return run_profile(expr, expr.with_name("out"), clinical=clin, n_boot=10, seed=0)
+    return run_profile(expr, expr.with_name("out"), clinical=clin, n_boot=5, seed=0)
 
 
 def test_profile_report_shows_what_the_profile_stored(demo_profile: Path):
