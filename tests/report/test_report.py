@@ -161,9 +161,14 @@ def test_fit_flag_as_text_and_runs_as_plain_values(tmp_path: Path):
     adata = _bare(["a", "b"])
     adata.obs[_keys.OBS_FIT] = [0.2, 0.9]
     adata.obs[_keys.OBS_FIT_FLAG] = ["poor_fit", ""]
+    adata.obs["response"] = ["responder", "non-responder"]
     adata.uns[_keys.UNS_RUNS] = {"estimate": "1.0", "deconvolve": {"method": "nnls", "versions": {"tmescope": "0.1"}}}
     index = write_report(adata, None, tmp_path / "r", static=False)
     html = index.read_text(encoding="utf-8")
     assert "Poor deconvolution fit</b> in 1 sample(s)" in html
     assert "nnls" in html
     assert "tmescope=0.1" in html
+    assert "<th>response</th>" in html
+    page = (tmp_path / "r" / "samples" / "a.html").read_text(encoding="utf-8")
+    assert "Clinical: response" in page
+    assert "responder" in page

@@ -44,6 +44,8 @@ PHENOTYPE_MEANING = {
     "excluded": "CD8 T-cell signal is present but a strong stromal (TGF-β) signal suggests T cells are kept out",
     "desert": "little CD8 T-cell signal",
 }
+#: Clinical ``obs`` columns (as standardised by :func:`tmescope.io.read_clinical`) shown when present.
+CLINICAL_COLUMNS = ("response", "timepoint", "treatment")
 _FALSE_WORDS = {"", "ok", "false", "no", "none", "nan", "0", "pass", "good"}
 
 
@@ -380,8 +382,9 @@ def _samples_table(rep: _Report) -> str:
                 "sample": f'<a href="samples/{h.e(rep.pages[s])}">{h.e(s)}</a>',
                 "TME subtype": h.badge(label, _data.subtype_color(label)) if label else "–",
                 "confidence": h.fmt(_obs_value(adata, _keys.OBS_SUBTYPE_CONFIDENCE, pos), percent=True),
-                "immune phenotype": h.e(h.fmt(_obs_value(adata, _keys.OBS_IMMUNE_PHENOTYPE, pos))),
+                "immune phenotype": h.fmt(_obs_value(adata, _keys.OBS_IMMUNE_PHENOTYPE, pos)),
                 "deconvolution fit": h.fmt(_obs_value(adata, _keys.OBS_FIT, pos)),
+                **{col: h.fmt(_obs_value(adata, col, pos)) for col in CLINICAL_COLUMNS if col in adata.obs.columns},
                 "flags": "⚠ " + str(nflags) if nflags else "",
             }
         )
@@ -507,6 +510,17 @@ def _cards(rep: _Report, sample: str, pos: int) -> str:
         poor = _truthy_flag(_obs_value(adata, _keys.OBS_FIT_FLAG, pos))
         cards.append(
             ("Deconvolution fit", h.fmt(fit), "poor: fractions uncertain" if poor else "how well cell types explain it")
+        )
+    clinical = {c: _obs_value(adata, c, pos) for c in CLINICAL_COLUMNS if c in adata.obs.columns}
+    clinical = {c: v for c, v in clinical.items() if v is not None and str(v) != ""}
+    if clinical:
+        first, *rest = clinical.items()
+        cards.append(
+            (
+                f"Clinical: {first[0]}",
+                h.e(first[1]),
+                "; ".join(f"{h.e(k)}: {h.e(v)}" for k, v in rest) or "from the clinical table",
+            )
         )
     if _keys.OBSM_ESTIMATE in adata.obsm:
         try:
