@@ -1,0 +1,40 @@
+"""Cohort analytics over tidy feature tables.
+
+Association of TME features with survival, response and RECIST, Kaplan–Meier curves, ROC curves, multiple-testing correction, random-effects pooling across cohorts and
+simulated cohorts with planted associations.
+
+Examples
+--------
+>>> from tmescope import cohort
+>>> feats, clin = cohort.simulate_cohort(n_samples=100, n_features=4, effects={"sim.f1": -0.7}, seed=2)
+>>> res = cohort.associate(feats, clinical=clin, outcome="os")
+>>> res.loc[0, "feature"], bool(res.loc[0, "effect"] < 1)
+('sim.f1', True)
+"""
+
+from __future__ import annotations
+
+from tmescope.cohort._associate import (
+    ASSOCIATION_COLUMNS,
+    SurvivalCurves,
+    associate,
+    roc_curve,
+    survival_curves,
+)
+from tmescope.cohort._data import OUTCOMES, feature_matrix
+from tmescope.cohort._meta import meta_analysis
+from tmescope.cohort._simulate import simulate_cohort
+from tmescope.cohort._stats import adjust_pvalues
+
+__all__ = [
+    "ASSOCIATION_COLUMNS",
+    "OUTCOMES",
+    "SurvivalCurves",
+    "adjust_pvalues",
+    "associate",
+    "feature_matrix",
+    "meta_analysis",
+    "roc_curve",
+    "simulate_cohort",
+    "survival_curves",
+]
