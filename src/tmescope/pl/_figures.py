@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -441,7 +442,7 @@ def embedding(
     for level in _data.subtype_levels(labels):
         sel = labels.index[(labels == level).to_numpy()]
         text = [
-            f"{s}<br>subtype {level}"
+            f"{escape(str(s), quote=False)}<br>subtype {level}"
             + (f", confidence {conf[s]:.0%}" if conf is not None and np.isfinite(conf[s]) else "")
             for s in sel
         ]
@@ -534,7 +535,7 @@ def _interval_figure(frames: tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFra
     note = "" if err.get("error_x") is not None else " (no intervals stored)"
     return _figure(
         [trace],
-        title=f"Cell-type composition of {sid}{note}",
+        title=f"Cell-type composition of {escape(str(sid), quote=False)}{note}",
         height=max(300, 110 + 28 * len(order)),
         xaxis={"title": {"text": "fraction of cells"}, "tickformat": ".0%", "rangemode": "tozero"},
         yaxis={"type": "category", "range": [-0.7, len(order) - 0.3]},
@@ -598,9 +599,9 @@ def _percentile_figure(rows: pd.DataFrame, *, sample: str) -> go.Figure:
         }
     ]
     hover = [
-        f"<b>{f}</b><br>value {_fmt_value(v, u)}"
+        f"<b>{escape(str(f), quote=False)}</b><br>value {escape(_fmt_value(v, u), quote=False)}"
         + (f" (interval {lo:.3g} to {hi:.3g})" if np.isfinite(lo) and np.isfinite(hi) else "")
-        + f"<br>percentile {p:.0f}<br>method {m or '–'}"
+        + f"<br>percentile {p:.0f}<br>method {escape(m, quote=False) or '–'}"
         + (f"<br>flag: {fl}" if fl else "")
         for f, v, u, lo, hi, p, m, fl in zip(
             rows["feature"],
@@ -640,7 +641,7 @@ def _percentile_figure(rows: pd.DataFrame, *, sample: str) -> go.Figure:
         )
     return _figure(
         data,
-        title=f"Every feature of {sample}, ranked by cohort percentile",
+        title=f"Every feature of {escape(sample, quote=False)}, ranked by cohort percentile",
         height=max(320, 130 + 17 * len(labels)),
         xaxis={
             "title": {"text": "cohort percentile (50 = median of the cohort)"},

@@ -161,8 +161,8 @@ _COHORT_FIGURES = (
         "Functional signatures",
         "Rows are the 29 functional gene signatures that define the subtypes (immune cells, checkpoints, "
         "fibroblasts, matrix, vessels, proliferation), columns are samples placed next to similar samples. "
-        "<b>Red</b> means higher than the cohort median, <b>blue</b> lower. The strip on top shows each sample's "
-        "subtype.",
+        "<b>Red</b> means higher than the median (of the reference cohort, or of this cohort when no reference was "
+        "used), <b>blue</b> lower. The strip on top shows each sample's subtype.",
         figs.signature_heatmap,
         _static.signature_heatmap,
     ),
@@ -210,10 +210,10 @@ def _sample_flags(rep: _Report, sample: str, pos: int) -> list[str]:
     label = rep.labels.iloc[pos] if rep.labels is not None else None
     if label == _data.NO_SUBTYPE:
         flags.append("No TME subtype was called for this sample.")
-    conf = _obs_value(adata, _keys.OBS_SUBTYPE_CONFIDENCE, pos)
-    if conf is not None and np.isfinite(float(conf)) and float(conf) < LOW_CONFIDENCE:
+    conf = pd.to_numeric(pd.Series([_obs_value(adata, _keys.OBS_SUBTYPE_CONFIDENCE, pos)]), errors="coerce").iloc[0]
+    if np.isfinite(conf) and conf < LOW_CONFIDENCE:
         flags.append(
-            f"Low subtype confidence ({float(conf):.0%}): the nearest cases disagree about the subtype, "
+            f"Low subtype confidence ({conf:.0%}): the nearest cases disagree about the subtype, "
             "so treat it as borderline."
         )
     fit_flag = _obs_value(adata, _keys.OBS_FIT_FLAG, pos)

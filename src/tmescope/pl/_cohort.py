@@ -1,0 +1,288 @@
+"""Figures of the cohort analyses: ranked forest plot, Kaplan–Meier curves, ROC curves (interactive and static).
+
+They draw the tables returned by :mod:`tmescope.cohort` and compute nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from tmescope._errors import InputError
+from tmescope.pl import _data
+from tmescope.pl._figures import PALETTE, _figure
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+#: q-value below which a forest-plot row is drawn as significant.
+Q_SIGNIFICANT = 0.05
+_SIG, _NONSIG = "#D55E00", "#6C7A89"
+
+
+def _label(feature: str) -> str:
+    fam, _, rest = feature.partition(".")
+    return f"{rest.replace('_', ' ')} ({fam})" if rest else feature
+
+
+def _forest_rows(results: pd.DataFrame, top: int) -> pd.DataFrame:
+    if not isinstance(results, pd.DataFrame) or "effect" not in results.columns:
+        msg = "The forest plot needs an association table from tmescope.cohort.associate."
+        raise InputError(msg)
+    rows = results[(results["status"] == "ok") & np.isfinite(results["effect"].astype(float))]
+    if rows.empty:
+        msg = "No feature could be tested, so there is nothing to plot."
+        raise InputError(msg)
+    return rows.sort_values("p", kind="stable").head(top)
+
+
+def _group_colors(groups: list[str]) -> dict[str, str]:
+    if set(groups) <= set(_data.SUBTYPE_ORDER):
+        return {g: _data.subtype_color(g) for g in groups}
+    if set(groups) <= {"low", "mid", "high"}:
+        return {"low": "#0072B2", "mid": "#999999", "high": "#D55E00"}
+    return {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
+
+
+def forest(results: pd.DataFrame, *, top: int = 30, title: str | None = None) -> go.Figure:
+    """Ranked forest plot: the ``top`` features by p with their effect and 95% CI.
+
+    Hazard and odds ratios are drawn on a log axis around 1, Spearman rho on a linear axis around 0; rows with
+    q < 0.05 are orange.
+
+    Examples
+    --------
+    >>> from tmescope.cohort import associate, simulate_cohort
+    >>> feats, clin = simulate_cohort(n_samples=80, n_features=3, effects={"sim.f0": 0.8}, seed=0)
+    >>> fig = forest(associate(feats, clinical=clin, outcome="os", ph_check=0))
+    >>> fig.layout.xaxis.type, len(fig.data[0].y)
+    ('log', 6)
+    """
+    rows = _forest_rows(results, top).iloc[::-1]
+    ratio = not str(rows["effect_type"].iloc[0]).startswith("Spearman")
+    labels = [_label(f) for f in rows["feature"]]
+    sig = rows["q"].to_numpy(float) < Q_SIGNIFICANT
+    effect = rows["effect"].to_numpy(float)
+    hover = [
+        f"<b>{f}</b><br>{t} {e:.3g} ({lo:.3g}–{hi:.3g})<br>p = {p:.2g}, q = {q:.2g}<br>n = {int(n)}"
+        + (f", events/responders = {int(ev)}" if np.isfinite(ev) else "")
+        + (f"<br>flag: {fl}" if fl else "")
+        for f, t, e, lo, hi, p, q, n, ev, fl in zip(
+            rows["feature"],
+            rows["effect_type"],
+            effect,
+            rows["ci_low"],
+            rows["ci_high"],
+            rows["p"],
+            rows["q"],
+            rows["n"],
+            rows["n_events"].astype(float),
+            rows["flag"],
+            strict=True,
+        )
+    ]
+    trace: dict[str, Any] = {
+        "type": "scatter",
+        "mode": "markers",
+        "x": effect.tolist(),
+        "y": labels,
+        "marker": {"color": [_SIG if s else _NONSIG for s in sig], "size": 9, "symbol": "square"},
+        "error_x": {
+            "type": "data",
+            "symmetric": False,
+            "array": (rows["ci_high"].to_numpy(float) - effect).tolist(),
+            "arrayminus": (effect - rows["ci_low"].to_numpy(float)).tolist(),
+            "color": "#444",
+            "thickness": 1.2,
+            "width": 0,
+        },
+        "hovertext": hover,
+        "hoverinfo": "text",
+        "showlegend": False,
+    }
+    outcome = str(rows["outcome"].iloc[0]) if "outcome" in rows else ""
+    what = str(rows["effect_type"].iloc[0])
+    ref = 1.0 if ratio else 0.0
+    return _figure(
+        [trace],
+        title=title or f"{outcome.upper()}: top {len(rows)} features by p ({what}; orange: q < {Q_SIGNIFICANT})",
+        height=max(300, 22 * len(rows) + 120),
+        xaxis={"type": "log" if ratio else "linear", "title": {"text": what}},
+        yaxis={"tickfont": {"size": 11}},
+        shapes=[
+            {
+                "type": "line",
+                "x0": ref,
+                "x1": ref,
+                "y0": 0,
+                "y1": 1,
+                "yref": "paper",
+                "line": {"color": "#999", "dash": "dot"},
+            }
+        ],
+        margin={"l": 320, "r": 30, "t": 60, "b": 50},
+    )
+
+
+def km_curves(curves: pd.DataFrame, test: dict[str, Any], *, title: str | None = None) -> go.Figure:
+    """Kaplan–Meier step curves with 95% bands, one colour per group; log-rank p in the title.
+
+    Examples
+    --------
+    >>> from tmescope.cohort import simulate_cohort, survival_curves
+    >>> feats, clin = simulate_cohort(n_samples=60, n_features=1, seed=0)
+    >>> sc = survival_curves(feats, clinical=clin, by="sim.f0")
+    >>> [t.name for t in km_curves(*sc).data if t.showlegend is not False]
+    ['low (n=20)', 'mid (n=20)', 'high (n=20)']
+    """
+    groups = list(dict.fromkeys(curves["group"].astype(str)))
+    colors = _group_colors(groups)
+    sizes = test.get("groups", {})
+    data: list[dict[str, Any]] = []
+    for g in groups:
+        c = curves[curves["group"].astype(str) == g]
+        col = colors[g]
+        data.append(
+            {
+                "type": "scatter",
+                "x": np.r_[c["time"], c["time"][::-1]].tolist(),
+                "y": np.r_[c["ci_high"], c["ci_low"][::-1]].tolist(),
+                "fill": "toself",
+                "fillcolor": col,
+                "opacity": 0.12,
+                "line": {"width": 0, "shape": "hv"},
+                "hoverinfo": "skip",
+                "showlegend": False,
+                "legendgroup": g,
+            }
+        )
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": c["time"].tolist(),
+                "y": c["survival"].tolist(),
+                "name": f"{g} (n={sizes.get(g, '?')})",
+                "legendgroup": g,
+                "line": {"color": col, "shape": "hv", "width": 2},
+                "customdata": np.column_stack([c["at_risk"], c["events"]]).tolist(),
+                "hovertemplate": f"<b>{g}</b><br>time %{{x:.3g}}: survival %{{y:.2f}}<br>at risk %{{customdata[0]}}, "
+                "events %{customdata[1]}<extra></extra>",
+            }
+        )
+    outcome = str(test.get("outcome", "")).upper()
+    p = test.get("p", np.nan)
+    return _figure(
+        data,
+        title=title or f"{outcome} by {test.get('by', '')}: log-rank p = {p:.2g} ({test.get('n_events', '?')} events)",
+        height=420,
+        xaxis={"title": {"text": "time (as in the clinical table, usually months)"}, "rangemode": "tozero"},
+        yaxis={"title": {"text": f"{outcome} probability"}, "range": [0, 1.02]},
+    )
+
+
+def roc_curves(rocs: dict[str, pd.DataFrame], *, title: str = "ROC curves for response") -> go.Figure:
+    """ROC curves of several features (``name -> roc_curve() table``), AUC in the legend.
+
+    Examples
+    --------
+    >>> roc = pd.DataFrame({"fpr": [0, 0.5, 1], "tpr": [0, 0.8, 1]}); roc.attrs["auc"] = 0.65
+    >>> roc_curves({"x.y": roc}).data[0].name
+    'y (x): AUC 0.65'
+    """
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": [0, 1],
+            "y": [0, 1],
+            "line": {"color": "#BBB", "dash": "dot"},
+            "hoverinfo": "skip",
+            "showlegend": False,
+        }
+    ]
+    for i, (name, roc) in enumerate(rocs.items()):
+        data.insert(
+            i,
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": roc["fpr"].tolist(),
+                "y": roc["tpr"].tolist(),
+                "name": f"{_label(name)}: AUC {roc.attrs.get('auc', np.nan):.2f}",
+                "line": {"color": PALETTE[i % len(PALETTE)], "shape": "hv"},
+            },
+        )
+    return _figure(
+        data,
+        title=title,
+        height=440,
+        xaxis={"title": {"text": "false-positive rate (1 − specificity)"}, "range": [0, 1]},
+        yaxis={"title": {"text": "true-positive rate (sensitivity)"}, "range": [0, 1.02]},
+    )
+
+
+# --- static versions (matplotlib) ------------------------------------------------------------------------------
+
+
+def forest_static(
+    results: pd.DataFrame, stem: Path, *, top: int = 30, formats: tuple[str, ...] = ("png", "svg")
+) -> list[Path]:
+    """The forest plot as PNG/SVG files for papers (``stem`` + suffix)."""
+    import matplotlib as mpl
+    from matplotlib.figure import Figure
+
+    from tmescope.pl._static import _RC, _save
+
+    rows = _forest_rows(results, top).iloc[::-1]
+    ratio = not str(rows["effect_type"].iloc[0]).startswith("Spearman")
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(7.5, 0.25 * len(rows) + 1.2))
+        ax = fig.add_subplot()
+        y = np.arange(len(rows))
+        eff = rows["effect"].to_numpy(float)
+        err = np.vstack([eff - rows["ci_low"].to_numpy(float), rows["ci_high"].to_numpy(float) - eff])
+        colors = [_SIG if q < Q_SIGNIFICANT else _NONSIG for q in rows["q"].to_numpy(float)]
+        ax.errorbar(eff, y, xerr=err, fmt="none", ecolor="#444", elinewidth=1)
+        ax.scatter(eff, y, c=colors, marker="s", s=22, zorder=3)
+        ax.axvline(1.0 if ratio else 0.0, color="#999", linestyle=":")
+        if ratio:
+            ax.set_xscale("log")
+        ax.set_yticks(y, [_label(f) for f in rows["feature"]])
+        ax.set_xlabel(str(rows["effect_type"].iloc[0]))
+        ax.set_title(f"{str(rows['outcome'].iloc[0]).upper()}: top {len(rows)} features (orange: q < 0.05)", loc="left")
+        fig.tight_layout()
+        return _save(fig, stem, formats)
+
+
+def km_static(
+    curves: pd.DataFrame, test: dict[str, Any], stem: Path, *, formats: tuple[str, ...] = ("png", "svg")
+) -> list[Path]:
+    """Kaplan–Meier curves as PNG/SVG files."""
+    import matplotlib as mpl
+    from matplotlib.figure import Figure
+
+    from tmescope.pl._static import _RC, _save
+
+    groups = list(dict.fromkeys(curves["group"].astype(str)))
+    colors = _group_colors(groups)
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(5.5, 3.8))
+        ax = fig.add_subplot()
+        for g in groups:
+            c = curves[curves["group"].astype(str) == g]
+            ax.step(
+                c["time"], c["survival"], where="post", color=colors[g], label=f"{g} (n={test['groups'].get(g, '?')})"
+            )
+            ax.fill_between(c["time"], c["ci_low"], c["ci_high"], step="post", color=colors[g], alpha=0.12, linewidth=0)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlim(left=0)
+        ax.set_xlabel("time")
+        ax.set_ylabel(f"{str(test['outcome']).upper()} probability")
+        ax.set_title(f"{str(test['outcome']).upper()} by {test['by']}: log-rank p = {test['p']:.2g}", loc="left")
+        ax.legend(frameon=False, fontsize=8)
+        fig.tight_layout()
+        return _save(fig, stem, formats)
