@@ -75,3 +75,11 @@ OBSM_SC_STATES = "sc_states"
 UNS_SC_STATES = "sc_states"
 #: ``obs`` categorical: dominant glioblastoma state (Neftel 2019 meta-module) of each malignant cell.
 OBS_GBM_STATE = "gbm_state"
+
+# --- crosstalk (tmescope.crosstalk) -----------------------------------------------------------
+#: ``uns`` dict: ``results`` (per sample x sender x receiver x ligand-receptor pair table) and ``params``.
+UNS_CROSSTALK = "crosstalk"
+#: ``uns`` dict: spatially restricted crosstalk (same layout as ``crosstalk`` plus the distance rule).
+UNS_CROSSTALK_SPATIAL = "crosstalk_spatial"
+#: ``obsm`` DataFrame: local bivariate ligand-receptor score of every cell/spot (one column per pair).
+OBSM_LR_LOCAL = "lr_local"
