@@ -37,7 +37,10 @@ def synthetic_mixtures(reference: str, n: int, *, seed: int, noise: float = 0.0,
     X = mrna[:, :k] @ profiles.T + mrna[:, [k]] * tumour[None, :]
     if noise:
         X = X * rng.lognormal(0.0, noise, size=X.shape)
-    genes = [*sig.index, *(f"FILLER{i}" for i in range(n_filler))]
+    from tmescope.genes import approved_symbols
+
+    filler = [g for g in sorted(approved_symbols()) if g not in set(sig.index) and g.isalnum()][:n_filler]
+    genes = [*sig.index, *filler]
     adata = ad.AnnData(X, obs=pd.DataFrame(index=[f"mix{i}" for i in range(n)]), var=pd.DataFrame(index=genes))
     adata.uns["tmescope_input"] = {"scale": "linear", "pseudocount": None, "log_base": None}
     truth = pd.DataFrame(cells, index=adata.obs_names, columns=[*sig.columns, "other"])

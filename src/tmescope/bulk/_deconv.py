@@ -48,6 +48,8 @@ POOR_FIT = 0.5
 LOW_COVERAGE = 0.7
 _SVR_NUS = (0.25, 0.5, 0.75)
 _CHUNK = 16
+#: Per-sample sums taken as TPM (used as given) rather than rescaled to one million.
+_TPM_SUM = (0.5e6, 1.01e6)
 
 
 @dataclass(frozen=True)
@@ -285,7 +287,8 @@ def deconvolve(
 ) -> pd.DataFrame:
     """Absolute cell fractions per sample, with bootstrap intervals and a goodness-of-fit value.
 
-    The bulk data are put on a linear TPM-like scale (each sample rescaled to sum 1e6), restricted to
+    The bulk data are put on a linear TPM-like scale (samples summing to between 0.5 and 1.01 million are
+    taken as TPM as given, since dropped genes lower the sum; others are rescaled to one million), restricted to
     the reference's signature genes (for RNA-seq, minus the reference's genes known to be noisy in
     RNA-seq) and fitted with ``method``; see :mod:`tmescope.bulk._deconv` for the three fits. mRNA
     proportions are divided by each cell type's mRNA content, so the result is fractions of cells,
@@ -371,7 +374,10 @@ def deconvolve(
         bad = adata.obs_names[lib <= 0].tolist()[:5]
         msg = f"`deconvolve`: sample(s) {bad} have no expression (all zeros); remove them."
         raise InputError(msg)
-    Xn = X / lib[:, None] * 1e6
+    # TPM is used as given: a sum a little under one million means genes were dropped (e.g. unmapped
+    # identifiers), and rescaling would inflate every gene. Other linear scales are put on one million.
+    tpm_like = (lib >= _TPM_SUM[0]) & (lib <= _TPM_SUM[1])
+    Xn = np.where(tpm_like[:, None], X, X / lib[:, None] * 1e6)
 
     use = sig.index
     if not _is_array(adata) and ref.rnaseq_exclude:

@@ -137,7 +137,7 @@ def _is_affymetrix(adata: ad.AnnData) -> bool:
     citation="Yoshihara et al. 2013, Nat Commun 4:2612",
     scale="any non-centred scale (rank-based within sample)",
 )
-def estimate(adata: ad.AnnData, *, layer: str | None = None, copy: bool = False) -> pd.DataFrame | None:
+def estimate(adata: ad.AnnData, *, layer: str | None = None, copy: bool = False) -> pd.DataFrame:
     """ESTIMATE stromal, immune and ESTIMATE scores and tumour purity.
 
     Reproduces ESTIMATE 1.0.13: the data are restricted to ESTIMATE's 10,412-gene universe
