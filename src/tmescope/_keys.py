@@ -76,6 +76,34 @@ UNS_SC_STATES = "sc_states"
 #: ``obs`` categorical: dominant glioblastoma state (Neftel 2019 meta-module) of each malignant cell.
 OBS_GBM_STATE = "gbm_state"
 
+# --- spatial (tmescope.spatial) ---------------------------------------------------------------
+#: ``uns`` dict: how the spatial input was read (columns, unit, µm per unit, slides).
+UNS_SPATIAL_INPUT = "tmescope_spatial_input"
+#: ``obs`` categoricals: cell type and slide of each cell (copied from the input's columns).
+OBS_CELL_TYPE = "cell_type"
+OBS_SLIDE = "slide"
+#: ``obsp`` sparse matrices of the spatial neighbour graph (never across slides) and its edge lengths (µm).
+OBSP_SPATIAL_CONN = "spatial_connectivities"
+OBSP_SPATIAL_DIST = "spatial_distances"
+#: ``uns`` dict: graph method and parameters.
+UNS_SPATIAL_GRAPH = "spatial_neighbors"
+#: ``uns`` dict: neighbourhood enrichment (``zscore``, ``count``, ``categories``, parameters).
+UNS_NHOOD_ENRICHMENT = "nhood_enrichment"
+#: ``uns`` dict: co-occurrence ratios (``occ``: types x types x bins, ``interval``: bin edges in µm).
+UNS_CO_OCCURRENCE = "co_occurrence"
+#: ``obs`` categorical / ``obsm`` DataFrame / ``uns`` dict: cellular neighbourhood label, the k-NN composition and
+#: the neighbourhoods' names, enrichment and per-slide frequencies.
+OBS_CN = "cellular_neighborhood"
+OBSM_CN_COMPOSITION = "cn_composition"
+UNS_CN = "cellular_neighborhoods"
+#: ``obs`` columns: tumour compartment (core / interface / stroma), signed distance (µm) to the tumour
+#: boundary (negative inside) and distance (µm) to the nearest tumour cell.
+OBS_COMPARTMENT_TUMOR = "tumor_compartment"
+OBS_BOUNDARY_DISTANCE = "tumor_boundary_distance"
+OBS_TUMOR_DISTANCE = "tumor_cell_distance"
+#: ``uns`` dict: infiltration tables (densities per compartment, distances, mixing score, immune phenotypes).
+UNS_INFILTRATION = "spatial_infiltration"
+
 # --- crosstalk (tmescope.crosstalk) -----------------------------------------------------------
 #: ``uns`` dict: ``results`` (per sample x sender x receiver x ligand-receptor pair table) and ``params``.
 UNS_CROSSTALK = "crosstalk"

@@ -1,0 +1,219 @@
+"""Neighbourhood enrichment: permutation z-scores of cell-type pair contacts on the spatial graph."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numba
+import numpy as np
+import pandas as pd
+
+from tmescope import _keys
+from tmescope._errors import InputError
+from tmescope._registry import register
+from tmescope._settings import settings
+from tmescope.spatial._graph import get_graph
+from tmescope.spatial._input import check_spatial, slide_groups
+from tmescope.spatial._threads import numba_threads
+
+if TYPE_CHECKING:
+    import anndata as ad
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S11 = np.uint64(11)
+_TWO53 = 1.0 / 9007199254740992.0
+#: permutations per task; fixed so that the work split (and the result) never depends on the thread count
+PERM_CHUNK = 8
+
+
+@numba.njit(cache=True, inline="always")
+def _splitmix(state: np.ndarray) -> np.uint64:
+    state[0] += _GOLDEN
+    z = state[0]
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@numba.njit(cache=True)
+def shuffle_segments(values: np.ndarray, bounds: np.ndarray, seed: np.uint64) -> None:
+    """Fisher-Yates shuffle of ``values[bounds[s]:bounds[s+1]]`` for every segment, in place, from one seed."""
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = seed
+    for s in range(bounds.shape[0] - 1):
+        lo = bounds[s]
+        for i in range(bounds[s + 1] - 1, lo, -1):
+            u = float(_splitmix(state) >> _S11) * _TWO53
+            j = lo + int(u * (i - lo + 1))
+            tmp = values[i]
+            values[i] = values[j]
+            values[j] = tmp
+
+
+@numba.njit(cache=True)
+def pair_counts(indptr: np.ndarray, indices: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """``out[a, b]`` = number of graph edges from a cell of type ``a`` to a cell of type ``b`` (kernel)."""
+    out = np.zeros((k, k), dtype=np.int64)
+    for i in range(indptr.shape[0] - 1):
+        a = labels[i]
+        for p in range(indptr[i], indptr[i + 1]):
+            out[a, labels[indices[p]]] += 1
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
+def _perm_sums(  # noqa: PLR0917 - numba kernel
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    labels: np.ndarray,
+    order: np.ndarray,
+    bounds: np.ndarray,
+    seeds: np.ndarray,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    n_perm = seeds.shape[0]
+    n_chunks = (n_perm + PERM_CHUNK - 1) // PERM_CHUNK
+    s1 = np.zeros((n_chunks, k, k), dtype=np.int64)
+    s2 = np.zeros((n_chunks, k, k), dtype=np.int64)
+    base = labels[order]
+    for c in numba.prange(n_chunks):
+        lab = labels.copy()
+        vals = base.copy()
+        for p in range(c * PERM_CHUNK, min((c + 1) * PERM_CHUNK, n_perm)):
+            vals[:] = base
+            shuffle_segments(vals, bounds, seeds[p])
+            for i in range(order.shape[0]):
+                lab[order[i]] = vals[i]
+            cnt = pair_counts(indptr, indices, lab, k)
+            s1[c] += cnt
+            s2[c] += cnt * cnt
+    return s1.sum(axis=0), s2.sum(axis=0)
+
+
+def permutation_seeds(seed: int | np.random.SeedSequence, n_perms: int) -> np.ndarray:
+    """One 64-bit seed per permutation, from that permutation's child ``SeedSequence``."""
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    return np.array([c.generate_state(1, np.uint64)[0] for c in ss.spawn(n_perms)], dtype=np.uint64)
+
+
+def nhood_zscores(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    codes: np.ndarray,
+    k: int,
+    groups: list[np.ndarray],
+    *,
+    n_perms: int = 1000,
+    seed: int = 0,
+    n_jobs: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Z-scores and observed counts of type-pair contacts against label permutations within each group (kernel).
+
+    ``z = (observed - mean(permuted)) / std(permuted)`` with the population standard deviation, as in squidpy.
+    Permutation sums are exact integers, so the result is the same for any ``n_jobs``.
+    """
+    labels = np.ascontiguousarray(codes, dtype=np.int16 if k < 32767 else np.int32)
+    order = np.concatenate(groups).astype(np.int64) if groups else np.zeros(0, dtype=np.int64)
+    bounds = np.r_[0, np.cumsum([len(g) for g in groups])].astype(np.int64)
+    indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+    indices = np.ascontiguousarray(indices, dtype=np.int32)
+    observed = pair_counts(indptr, indices, labels, k)
+    seeds = permutation_seeds(seed, n_perms)
+    with numba_threads(n_jobs):
+        s1, s2 = _perm_sums(indptr, indices, labels, order, bounds, seeds, k)
+    mean = s1 / n_perms
+    var = np.maximum(s2 / n_perms - mean**2, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (observed - mean) / np.sqrt(var)
+    z[var <= 0] = np.nan
+    return z, observed
+
+
+@register(
+    name="nhood_enrichment",
+    topic="spatial",
+    modality="spatial",
+    citation="Neighbourhood enrichment z-scores as in squidpy.gr.nhood_enrichment (Palla et al. 2022)",
+    scale="spatial graph + cell types",
+    gives_pvalues=False,
+)
+def nhood_enrichment(
+    adata: ad.AnnData,
+    *,
+    cell_type_key: str | None = None,
+    n_perms: int = 1000,
+    seed: int | None = None,
+    n_jobs: int | None = None,
+    copy: bool = False,
+) -> ad.AnnData | None:
+    """Neighbourhood enrichment of every pair of cell types (permutation z-scores).
+
+    Counts the graph edges from cells of type A to cells of type B, then compares the count with ``n_perms``
+    random relabellings of the cells (labels shuffled within each slide; each permutation has its own child
+    ``SeedSequence``). The statistic is the one of ``squidpy.gr.nhood_enrichment``.
+
+    Parameters
+    ----------
+    adata
+        AnnData with a graph from :func:`spatial_neighbors`.
+    cell_type_key
+        ``obs`` column of cell types (default ``"cell_type"``).
+    n_perms
+        Number of permutations.
+    seed
+        Seed (default ``tmescope.settings.seed``).
+    n_jobs
+        Threads; the result never depends on it.
+    copy
+        Return a changed copy instead of writing into ``adata``.
+
+    Returns
+    -------
+    None (or the copy); writes ``uns["nhood_enrichment"]`` with ``zscore`` and ``count`` (types x types
+    DataFrames), ``categories``, ``n_perms`` and ``seed``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from tmescope.spatial import read_spatial, spatial_neighbors
+    >>> r = np.random.default_rng(0)
+    >>> t = pd.DataFrame({"x": r.uniform(0, 100, 300), "y": r.uniform(0, 100, 300)})
+    >>> t["cell_type"] = np.where(t["x"] < 50, "A", "B")
+    >>> a = read_spatial(t, unit="um"); spatial_neighbors(a)
+    >>> nhood_enrichment(a, n_perms=100)
+    >>> bool(a.uns["nhood_enrichment"]["zscore"].loc["A", "A"] > 3)
+    True
+    """
+    if not isinstance(n_perms, int | np.integer) or n_perms < 2:
+        msg = f"n_perms must be an integer >= 2; received {n_perms!r}."
+        raise InputError(msg)
+    if copy:
+        adata = adata.copy()
+    _, types = check_spatial(adata, cell_type_key=cell_type_key)
+    g = get_graph(adata)
+    seed = settings.seed if seed is None else seed
+    cats = [str(c) for c in types.categories]
+    groups = [pos for _, pos in slide_groups(adata)]
+    z, count = nhood_zscores(
+        g.indptr,
+        g.indices,
+        types.codes,
+        len(cats),
+        groups,
+        n_perms=int(n_perms),
+        seed=seed,
+        n_jobs=n_jobs or settings.n_jobs,
+    )
+    adata.uns[_keys.UNS_NHOOD_ENRICHMENT] = {
+        "zscore": pd.DataFrame(z, index=cats, columns=cats),
+        "count": pd.DataFrame(count, index=cats, columns=cats),
+        "categories": cats,
+        "n_perms": int(n_perms),
+        "seed": int(seed),
+    }
+    return adata if copy else None

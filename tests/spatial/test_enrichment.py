@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from tmescope.spatial import nhood_enrichment, read_spatial, spatial_neighbors
+from tmescope.spatial._enrichment import pair_counts, permutation_seeds, shuffle_segments
+
+from .conftest import GOLDEN, make_cells
+
+
+def test_pair_counts_oracle(rng):
+    n, k = 300, 5
+    g = sp.random(n, n, density=0.03, random_state=1, format="csr")
+    labels = rng.integers(0, k, n).astype(np.int16)
+    want = np.zeros((k, k), dtype=np.int64)
+    coo = g.tocoo()
+    for r, c in zip(coo.row, coo.col, strict=True):
+        want[labels[r], labels[c]] += 1
+    np.testing.assert_array_equal(pair_counts(g.indptr.astype(np.int64), g.indices, labels, k), want)
+
+
+def test_shuffle_keeps_segments_and_is_seeded():
+    v = np.repeat(np.arange(3, dtype=np.int16), [10, 20, 30])
+    a, b = v.copy(), v.copy()
+    bounds = np.array([0, 10, 30, 60], dtype=np.int64)
+    shuffle_segments(a, bounds, np.uint64(7))
+    shuffle_segments(b, bounds, np.uint64(7))
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, v)  # constant segments stay put
+    w = np.arange(60, dtype=np.int16)
+    shuffle_segments(w, bounds, np.uint64(3))
+    assert sorted(w[:10]) == list(range(10))
+    assert not np.array_equal(w, np.arange(60))
+    assert len(set(permutation_seeds(0, 100).tolist())) == 100
+
+
+def test_identical_for_any_n_jobs_and_seeded():
+    a = read_spatial(make_cells(3000, n_types=6, seed=2), unit="um")
+    spatial_neighbors(a)
+    out = []
+    for n_jobs in (1, 2, 1):
+        nhood_enrichment(a, n_perms=200, seed=5, n_jobs=n_jobs)
+        out.append(a.uns["nhood_enrichment"]["zscore"].to_numpy())
+    np.testing.assert_array_equal(out[0], out[1])
+    np.testing.assert_array_equal(out[0], out[2])
+    nhood_enrichment(a, n_perms=200, seed=6)
+    assert not np.array_equal(out[0], a.uns["nhood_enrichment"]["zscore"].to_numpy())
+
+
+def test_random_labels_give_null_zscores():
+    a = read_spatial(make_cells(4000, n_types=3, n_slides=1, seed=4), unit="um")
+    spatial_neighbors(a)
+    nhood_enrichment(a, n_perms=300, seed=0)
+    z = a.uns["nhood_enrichment"]["zscore"].to_numpy()
+    assert np.abs(z).max() < 4
+
+
+@pytest.mark.parametrize(("name", "kw"), [("knn6", {"n_neighs": 6}), ("delaunay", {"method": "delaunay"})])
+def test_agrees_with_squidpy(lung5, name, kw):
+    """Same graph, same 1,000 permutations: counts identical, z-scores Pearson >= 0.99 (squidpy 1.8.2)."""
+    spatial_neighbors(lung5, **kw)
+    nhood_enrichment(lung5, n_perms=1000, seed=0, n_jobs=2)
+    res = lung5.uns["nhood_enrichment"]
+    count = pd.read_csv(GOLDEN / f"nhood_{name}_count.tsv", sep="\t", index_col=0)
+    zref = pd.read_csv(GOLDEN / f"nhood_{name}_zscore.tsv", sep="\t", index_col=0)
+    got = res["count"].loc[count.index, count.columns].to_numpy()
+    assert got.sum() == count.to_numpy().sum()
+    if name == "delaunay":
+        np.testing.assert_array_equal(got, count.to_numpy())
+    else:  # integer pixel coordinates tie; equidistant neighbours may be chosen differently
+        diff = np.abs(got - count.to_numpy())
+        assert diff.max() <= 2
+        assert (diff > 0).mean() < 0.01
+    z = res["zscore"].loc[zref.index, zref.columns].to_numpy().ravel()
+    zr = zref.to_numpy().ravel()
+    ok = np.isfinite(z) & np.isfinite(zr)
+    assert ok.mean() > 0.95
+    assert np.corrcoef(z[ok], zr[ok])[0, 1] >= 0.99
+    # the strongest pairs agree in sign and rough size
+    big = ok & (np.abs(zr) > 10)
+    assert np.all(np.sign(z[big]) == np.sign(zr[big]))
+    assert np.median(np.abs(z[big] - zr[big]) / np.abs(zr[big])) < 0.1

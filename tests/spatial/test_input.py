@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tmescope._errors import InputError, MissingKeyError
+from tmescope.spatial import read_spatial
+
+
+def test_unit_must_be_stated():
+    t = pd.DataFrame({"x": [0.0, 1], "y": [0.0, 1], "cell_type": ["A", "B"]})
+    with pytest.raises(InputError, match="unit of the coordinates"):
+        read_spatial(t)
+    with pytest.raises(InputError, match="pixel_size"):
+        read_spatial(t, unit="px")
+    with pytest.raises(InputError, match="Unknown coordinate unit"):
+        read_spatial(t, unit="inch")
+
+
+def test_pixels_are_converted_to_micrometres():
+    t = pd.DataFrame({"x": [0.0, 100], "y": [0.0, 50], "cell_type": ["A", "B"]})
+    a = read_spatial(t, unit="px", pixel_size=0.5)
+    np.testing.assert_allclose(a.obsm["spatial"], [[0, 0], [50, 25]])
+    assert a.uns["tmescope_spatial_input"]["um_per_unit"] == 0.5
+
+
+def test_slide_column_detected_and_cell_ids_kept(tmp_path):
+    t = pd.DataFrame(
+        {
+            "cell_id": ["c1", "c2", "c3"],
+            "x": [0.0, 1, 2],
+            "y": [0.0, 1, 2],
+            "phenotype": list("ABA"),
+            "sample": list("ppq"),
+        }
+    )
+    p = tmp_path / "cells.csv"
+    t.to_csv(p, index=False)
+    a = read_spatial(p, unit="um")
+    assert list(a.obs_names) == ["c1", "c2", "c3"]
+    assert list(a.obs["slide"]) == ["p", "p", "q"]
+    assert list(a.obs["cell_type"]) == ["A", "B", "A"]
+
+
+def test_bad_inputs_are_refused_with_names():
+    t = pd.DataFrame({"x": [0.0, np.nan], "y": [0.0, 1], "cell_type": ["A", "B"]})
+    with pytest.raises(InputError, match="missing or infinite coordinates"):
+        read_spatial(t, unit="um")
+    with pytest.raises(MissingKeyError, match="cell-type column 'kind'"):
+        read_spatial(t.fillna(0), unit="um", cell_type_key="kind")
+    with pytest.raises(MissingKeyError, match="No cell-type column"):
+        read_spatial(t.fillna(0).drop(columns="cell_type"), unit="um")
+
+
+def test_anndata_input_with_obsm(lung5):
+    a = read_spatial(lung5)  # the unit recorded by the first read is reused
+    np.testing.assert_allclose(a.obsm["spatial"], lung5.obsm["spatial"])
+    assert a.n_obs == 100_149
+    assert a.obs["cell_type"].nunique() == 38
