@@ -172,3 +172,50 @@ def test_fit_flag_as_text_and_runs_as_plain_values(tmp_path: Path):
     page = (tmp_path / "r" / "samples" / "a.html").read_text(encoding="utf-8")
     assert "Clinical: response" in page
     assert "responder" in page
+
+
+_PARTS = [
+    ("obs", _keys.OBS_SUBTYPE),
+    ("obs", _keys.OBS_SUBTYPE_CONFIDENCE),
+    ("obs", _keys.OBS_IMMUNE_PHENOTYPE),
+    ("obs", _keys.OBS_FIT),
+    ("obs", _keys.OBS_FIT_FLAG),
+    ("obsm", _keys.OBSM_SUBTYPE_SCALED),
+    ("obsm", _keys.OBSM_EMBEDDING),
+    ("obsm", _keys.OBSM_FRACTIONS),
+    ("obsm", _keys.OBSM_FRACTIONS_LOW),
+    ("obsm", _keys.OBSM_ESTIMATE),
+    ("uns", _keys.UNS_SUBTYPE),
+    ("uns", _keys.UNS_RUNS),
+    ("uns", "coverage_ssgsea"),
+]
+
+
+@pytest.mark.parametrize(("where", "key"), _PARTS)
+def test_any_part_may_be_absent(tmp_path: Path, profile, where: str, key: str):
+    adata, features = profile
+    part = adata.copy()
+    if where == "obs":
+        del part.obs[key]
+    else:
+        del getattr(part, where)[key]
+    index = write_report(part, features, tmp_path / "r", static=(key == _keys.OBSM_FRACTIONS))
+    assert len(list((tmp_path / "r" / "samples").glob("*.html"))) == part.n_obs
+    html = index.read_text(encoding="utf-8")
+    figure_inputs = {
+        ("obsm", _keys.OBSM_FRACTIONS),
+        ("obsm", _keys.OBSM_SUBTYPE_SCALED),
+        ("obsm", _keys.OBSM_EMBEDDING),
+        ("obs", _keys.OBS_SUBTYPE),
+    }
+    assert ("not shown." in html) == ((where, key) in figure_inputs)
+
+
+def test_feature_rows_of_unknown_samples_and_missing_percentiles(tmp_path: Path, profile):
+    adata, features = profile
+    extra = features.iloc[:3].assign(sample="not-in-adata")
+    table = pd.concat([features.assign(percentile=np.nan), extra], ignore_index=True)
+    index = write_report(adata, table, tmp_path / "r", static=False)
+    assert not list((tmp_path / "r" / "samples").glob("not-in-adata*"))
+    page = (index.parent / "samples" / f"{safe_name(adata.obs_names[4])}.html").read_text(encoding="utf-8")
+    assert "No cohort percentiles are stored" in page
