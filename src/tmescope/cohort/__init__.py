@@ -23,18 +23,23 @@ from tmescope.cohort._associate import (
 )
 from tmescope.cohort._data import OUTCOMES, feature_matrix
 from tmescope.cohort._meta import meta_analysis
+from tmescope.cohort._run import CohortResult, analyze_cohort, run_cohort, write_cohort
 from tmescope.cohort._simulate import simulate_cohort
 from tmescope.cohort._stats import adjust_pvalues
 
 __all__ = [
     "ASSOCIATION_COLUMNS",
     "OUTCOMES",
+    "CohortResult",
     "SurvivalCurves",
     "adjust_pvalues",
+    "analyze_cohort",
     "associate",
     "feature_matrix",
     "meta_analysis",
     "roc_curve",
+    "run_cohort",
     "simulate_cohort",
     "survival_curves",
+    "write_cohort",
 ]

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from tmescope._errors import InputError
 from tmescope.pl import _data
@@ -17,6 +16,8 @@ from tmescope.pl._figures import PALETTE, _figure
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import plotly.graph_objects as go
 
 #: q-value below which a forest-plot row is drawn as significant.
 Q_SIGNIFICANT = 0.05
@@ -250,7 +251,11 @@ def forest_static(
         ax.scatter(eff, y, c=colors, marker="s", s=22, zorder=3)
         ax.axvline(1.0 if ratio else 0.0, color="#999", linestyle=":")
         if ratio:
+            from matplotlib.ticker import FormatStrFormatter
+
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(FormatStrFormatter("%.2g"))
+            ax.xaxis.set_minor_formatter(FormatStrFormatter("%.2g"))
         ax.set_yticks(y, [_label(f) for f in rows["feature"]])
         ax.set_xlabel(str(rows["effect_type"].iloc[0]))
         ax.set_title(f"{str(rows['outcome'].iloc[0]).upper()}: top {len(rows)} features (orange: q < 0.05)", loc="left")
@@ -282,7 +287,9 @@ def km_static(
         ax.set_xlim(left=0)
         ax.set_xlabel("time")
         ax.set_ylabel(f"{str(test['outcome']).upper()} probability")
-        ax.set_title(f"{str(test['outcome']).upper()} by {test['by']}: log-rank p = {test['p']:.2g}", loc="left")
+        ax.set_title(
+            f"{str(test['outcome']).upper()} by {_label(str(test['by']))}\nlog-rank p = {test['p']:.2g}", loc="left"
+        )
         ax.legend(frameon=False, fontsize=8)
         fig.tight_layout()
         return _save(fig, stem, formats)

@@ -1,0 +1,98 @@
+"""Command-line commands of the `cohort` topic: ``tmescope cohort``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tmescope._cli._common import handle_errors
+
+
+@click.command("cohort")
+@click.argument("profile_dir", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--clinical",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Clinical table (default: the clinical columns stored in PROFILE_DIR/profile.h5ad).",
+)
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@click.option(
+    "--outcome",
+    "outcomes",
+    type=click.Choice(["os", "pfs", "response", "recist"]),
+    multiple=True,
+    help="Outcome(s) to analyse (repeat the option); default: every outcome the clinical table supports.",
+)
+@click.option(
+    "--covariates",
+    default="",
+    help="Comma-separated clinical columns or features to adjust for, e.g. 'age,sex' or 'estimate.purity'.",
+)
+@click.option(
+    "--by",
+    default="subtype.label,immunotherapy.gep_18gene_ayers2017",
+    show_default=True,
+    help="Comma-separated groupings of the Kaplan–Meier curves (categorical feature, numeric feature in tertiles, "
+    "or clinical column).",
+)
+@click.option(
+    "--correction",
+    type=click.Choice(["fdr_bh", "bonferroni", "holm"]),
+    default="fdr_bh",
+    show_default=True,
+    help="Multiple-testing correction.",
+)
+@click.option("--n-boot", type=click.IntRange(min=10), default=1000, show_default=True, help="AUC bootstraps.")
+@click.option("--title", default=None, help="Report title.")
+@click.option("--no-report", is_flag=True, help="Skip the HTML report.")
+@handle_errors
+def cohort_command(  # noqa: PLR0917 - click passes every option positionally
+    profile_dir: Path,
+    clinical: Path | None,
+    out: Path,
+    outcomes: tuple[str, ...],
+    covariates: str,
+    by: str,
+    correction: str,
+    n_boot: int,
+    title: str | None,
+    no_report: bool,  # noqa: FBT001 - click passes flags positionally
+) -> None:
+    """Associate every TME feature of PROFILE_DIR (a `tmescope profile` output) with survival and response.
+
+    Writes OUT/association.parquet and .tsv (one row per outcome x feature: effect, 95% CI, p, q, AUC, flags),
+    OUT/km_curves.tsv, OUT/km_tests.json, OUT/roc.tsv, OUT/provenance.json and OUT/report/index.html.
+    """
+    from tmescope.cohort import run_cohort
+
+    outdir = run_cohort(
+        profile_dir,
+        out,
+        clinical=clinical,
+        outcomes=list(outcomes) or None,
+        covariates=[c.strip() for c in covariates.split(",") if c.strip()],
+        by=[b.strip() for b in by.split(",") if b.strip()],
+        correction=correction,
+        n_boot=n_boot,
+        title=title,
+        report=not no_report,
+    )
+    import pandas as pd
+
+    assoc = pd.read_parquet(outdir / "association.parquet")
+    for outcome, rows in assoc.groupby("outcome", sort=False):
+        n_sig = int((rows["q"] < 0.05).sum())
+        top = rows.iloc[0]
+        click.echo(
+            f"{outcome}: {int((rows['status'] == 'ok').sum())} features tested, {n_sig} with q < 0.05; "
+            f"strongest {top['feature']} ({top['effect_type']} {top['effect']:.3g}, p = {top['p']:.2g})"
+        )
+    click.echo(
+        f"Wrote {outdir}/association.parquet, association.tsv, km_curves.tsv, roc.tsv, provenance.json"
+        + ("" if no_report else ", report/")
+    )
+
+
+COMMANDS = [cohort_command]

@@ -1,0 +1,214 @@
+"""The cohort page of the HTML report: forest plots, Kaplan–Meier and ROC curves, ranked tables.
+
+It draws what :func:`tmescope.cohort.analyze_cohort` returned and computes nothing itself.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from tmescope._provenance import atomic_dir
+from tmescope.pl import _cohort as cfig
+from tmescope.report import _html as h
+from tmescope.report._write import _SKIP, _check_outdir, _write_assets
+
+if TYPE_CHECKING:
+    from tmescope.cohort._run import CohortResult
+
+logger = logging.getLogger(__name__)
+
+OUTCOME_NAMES = {
+    "os": "Overall survival",
+    "pfs": "Progression-free survival",
+    "response": "Response (R vs NR)",
+    "recist": "RECIST best response",
+}
+_HOWTO = {
+    "os": "Each row is a feature; the square is its hazard ratio per standard deviation (or for a group vs the "
+    "rest) from a Cox model, the line its 95% interval. <b>Left of 1</b>: higher values go with longer survival; "
+    "<b>right of 1</b>: shorter survival. Orange rows pass the false-discovery-rate cut (q &lt; 0.05).",
+    "response": "Odds ratio of response per standard deviation of each feature (logistic regression). <b>Right of "
+    "1</b>: higher in responders. The table adds the AUC with its bootstrap 95% interval and the Mann–Whitney p.",
+    "recist": "Spearman correlation of each feature with the ordered best response (PD &lt; SD &lt; PR &lt; CR). "
+    "<b>Positive</b>: higher in better responses.",
+}
+_HOWTO["pfs"] = _HOWTO["os"].replace("survival", "progression-free survival")
+
+
+def _top_table(rows: pd.DataFrame, outcome: str, n: int = 15) -> str:
+    ok = rows[rows["status"] == "ok"].head(n)
+    frame = pd.DataFrame(
+        {
+            "rank": ok["rank"].to_numpy(),
+            "feature": ok["feature"].to_numpy(),
+            ok["effect_type"].iloc[0] if len(ok) else "effect": ok["effect"].to_numpy(float),
+            "95% CI": [f"{h.fmt(lo)}–{h.fmt(hi)}" for lo, hi in zip(ok["ci_low"], ok["ci_high"], strict=True)],
+            "p": ok["p"].to_numpy(float),
+            "q": ok["q"].to_numpy(float),
+            "n": ok["n"].to_numpy(float).astype(int),
+        }
+    )
+    if outcome in ("os", "pfs"):
+        frame["events"] = ok["n_events"].to_numpy(float).astype(int)
+        frame["PH check p"] = ok["ph_p"].to_numpy(float)
+    if outcome == "response":
+        frame["responders"] = ok["n_events"].to_numpy(float).astype(int)
+        frame["AUC (95% CI)"] = [
+            f"{h.fmt(a)} ({h.fmt(lo)}–{h.fmt(hi)})"
+            for a, lo, hi in zip(ok["auc"], ok["auc_ci_low"], ok["auc_ci_high"], strict=True)
+        ]
+        frame["Mann–Whitney p"] = ok["p_mannwhitney"].to_numpy(float)
+    frame["flag"] = ok["flag"].to_numpy()
+    numeric = [c for c in frame.columns if c not in ("feature", "95% CI", "AUC (95% CI)", "flag")]
+    return h.table(frame, numeric=numeric, wrap=True)
+
+
+def _outcome_section(result: CohortResult, outcome: str, tmp: Path, *, static: bool) -> str:
+    rows = result.association[result.association["outcome"] == outcome]
+    name = OUTCOME_NAMES[outcome]
+    n_ok = int((rows["status"] == "ok").sum())
+    n_sig = int((rows["q"] < cfig.Q_SIGNIFICANT).sum())
+    refused = rows[rows["status"] != "ok"]
+    lead = (
+        f"<p>{n_ok} feature(s) tested, {n_sig} with q &lt; {cfig.Q_SIGNIFICANT} "
+        f"({h.e(str(result.info.get('correction', 'fdr_bh')))} correction)."
+        + (
+            f" {len(refused)} not tested (too few samples): {h.e(', '.join(refused['feature'][:8]))}."
+            if len(refused)
+            else ""
+        )
+        + "</p>"
+    )
+    try:
+        fig = cfig.forest(rows)
+        content = h.figure(fig, f"fig-forest-{outcome}", filename=f"forest_{outcome}")
+        if static:
+            files = cfig.forest_static(rows, tmp / "figures" / f"forest_{outcome}")
+            content += h.downloads((p.suffix[1:].upper(), f"figures/{p.name}") for p in files)
+    except _SKIP as err:
+        content = h.omitted("Forest plot", str(err))
+    content = lead + content + _top_table(rows, outcome)
+    return h.section(f"outcome-{outcome}", name, content, howto=_HOWTO[outcome])
+
+
+def _km_section(result: CohortResult, tmp: Path, *, static: bool) -> str:
+    parts = []
+    for i, (key, sc) in enumerate(result.curves.items()):
+        try:
+            parts.append(h.figure(cfig.km_curves(sc.curves, sc.test), f"fig-km-{i}", filename=f"km_{i}"))
+            if static:
+                files = cfig.km_static(sc.curves, sc.test, tmp / "figures" / f"km_{i}")
+                parts.append(h.downloads((p.suffix[1:].upper(), f"figures/{p.name}") for p in files))
+        except _SKIP as err:
+            parts.append(h.omitted(f"Kaplan–Meier {key}", str(err)))
+    for key, why in result.skipped.items():
+        if " by " in key:
+            parts.append(h.omitted(f"Kaplan–Meier curves of {key}", why))
+    if not parts:
+        parts.append(h.omitted("Kaplan–Meier curves", "No survival outcome could be analysed."))
+    howto = (
+        "The share of patients still free of the event over time, per group (TME subtype, or low/mid/high thirds "
+        "of a feature). Shaded bands are 95% intervals; the log-rank p in each title tests whether the curves differ."
+    )
+    return h.section("km", "Kaplan–Meier curves", "\n".join(parts), howto=howto)
+
+
+def _roc_section(result: CohortResult) -> str:
+    if not result.roc:
+        return h.section("roc", "ROC curves", h.omitted("ROC curves", "No response outcome was analysed."))
+    howto = (
+        "How well each feature alone separates responders from non-responders, over every threshold. The diagonal "
+        "is chance (AUC 0.5). These are single-feature, in-sample curves: they describe, they do not predict."
+    )
+    return h.section("roc", "ROC curves", h.figure(cfig.roc_curves(result.roc), "fig-roc", filename="roc"), howto=howto)
+
+
+def _methods(result: CohortResult) -> str:
+    info = result.info
+    covs = ", ".join(info.get("covariates", [])) or "none"
+    skipped = "".join(f"<li><b>{h.e(k)}</b>: {h.e(v)}</li>" for k, v in result.skipped.items() if " by " not in k)
+    return (
+        "<ul>"
+        "<li>Numeric features are z-scored within the cohort (effects per SD); each level of a categorical feature "
+        "is compared with the rest.</li>"
+        "<li>Survival: Cox proportional hazards (Efron ties), Wald 95% CI and p; log-rank of tertiles; "
+        "proportional-hazards check (Grambsch–Therneau, rank time) on the 20 strongest features, flagged "
+        "<code>ph_violated</code> at p &lt; 0.05.</li>"
+        "<li>Response: logistic regression (odds ratio per SD, Wald), AUC with a class-stratified bootstrap "
+        f"({int(info.get('n_boot', 0))} replicates, seed {h.e(info.get('seed', ''))}), Mann–Whitney p.</li>"
+        "<li>RECIST: Spearman rho with PD &lt; SD &lt; PR &lt; CR, Kruskal–Wallis p.</li>"
+        f"<li>Covariates: {h.e(covs)}. Multiple testing: {h.e(info.get('correction', ''))} over the features of "
+        "each outcome.</li>"
+        "<li>Refusals: fewer than 10 events (or 5 per model term), or fewer than 5 samples in a response group.</li>"
+        "</ul>"
+        + (f"<p>Not analysed:</p><ul>{skipped}</ul>" if skipped else "")
+        + '<p class="downloads">Full tables: <a href="../association.tsv">association.tsv</a> · '
+        '<a href="../km_curves.tsv">km_curves.tsv</a> · <a href="../roc.tsv">roc.tsv</a></p>'
+    )
+
+
+def write_cohort_report(
+    result: CohortResult, outdir: str | Path, *, title: str = "Cohort analysis", static: bool = True
+) -> Path:
+    """Write the cohort report: one page with a section per outcome, Kaplan–Meier and ROC curves, methods.
+
+    Parameters
+    ----------
+    result
+        From :func:`tmescope.cohort.analyze_cohort`.
+    outdir
+        Report folder (written under a temporary name and renamed when complete).
+    title
+        Page title.
+    static
+        Also write PNG/SVG of the forest plots and Kaplan–Meier curves in ``figures/``.
+
+    Returns
+    -------
+    Path of ``outdir/index.html`` (with ``assets/`` and, with ``static=True``, ``figures/``).
+    """
+    outdir = Path(outdir)
+    _check_outdir(outdir)
+    outcomes = [o for o in ("os", "pfs", "response", "recist") if o in set(result.association["outcome"])]
+    with atomic_dir(outdir) as tmp:
+        _write_assets(tmp)
+        if static:
+            (tmp / "figures").mkdir()
+        info = result.info
+        toc = [(f"outcome-{o}", OUTCOME_NAMES[o]) for o in outcomes] + [
+            ("km", "Kaplan–Meier"),
+            ("roc", "ROC"),
+            ("methods", "Methods"),
+        ]
+        covs = ", ".join(info.get("covariates", []))
+        body = [
+            f"<h1>{h.e(title)}</h1>",
+            f'<p class="lead">{info.get("n_samples", "?")} sample(s), {info.get("n_features_tested", "?")} feature(s); '
+            f"outcomes: {h.e(', '.join(OUTCOME_NAMES[o] for o in outcomes))}"
+            + (f"; adjusted for {h.e(covs)}" if covs else "")
+            + ".</p>",
+            '<nav class="toc">' + "".join(f'<a href="#{a}">{h.e(t)}</a>' for a, t in toc) + "</nav>",
+        ]
+        body += [_outcome_section(result, o, tmp, static=static) for o in outcomes]
+        body.append(_km_section(result, tmp, static=static))
+        body.append(_roc_section(result))
+        body.append(h.section("methods", "Methods", _methods(result)))
+        html = h.page(
+            title=title,
+            body="\n".join(body),
+            root="",
+            links={},
+            nav='<a href="index.html">Cohort analysis</a><a href="#methods">Methods</a>',
+            generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        )
+        (tmp / "index.html").write_text(html, encoding="utf-8")
+    logger.info("cohort report written to %s", outdir)
+    return outdir / "index.html"
+
+
+__all__ = ["write_cohort_report"]
