@@ -142,6 +142,7 @@ def profile(
     k: int = 35,
     deconvolution: str = "epic",
     deconvolution_reference: str = "til10",
+    insights: bool = True,
 ) -> ProfileResult:
     """Measure every bulk TME feature of each sample and place it against a reference cohort.
 
@@ -170,6 +171,9 @@ def profile(
         Neighbours of the subtype call.
     deconvolution, deconvolution_reference
         Method and reference of :func:`tmescope.bulk.deconvolve`.
+    insights
+        Evaluate the therapy-hypothesis knowledge base (:func:`tmescope.insights.add_insights`): ``insight.*``
+        features and ``uns["insights"]``. Research hypotheses, not treatment recommendations.
 
     Returns
     -------
@@ -300,6 +304,10 @@ def profile(
     features = normalize_features(pd.concat(parts, ignore_index=True))
     if ref is not None:
         features["percentile"] = ref.percentiles(features).to_numpy()
+    if insights:
+        from tmescope.insights import add_insights
+
+        features = add_insights(work, features=features, reference=ref)
     work.uns[_keys.UNS_PROFILE] = _profile_info(ref, seed=seed, n_boot=n_boot, k=k, method=deconvolution)
     prov = current()
     if prov is not None and ref is not None:
@@ -396,7 +404,7 @@ def build_reference(
     -------
     :class:`ReferenceCohort`.
     """
-    result = profile(adata, clinical=clinical, reference=None, seed=seed, n_boot=n_boot, k=k)
+    result = profile(adata, clinical=clinical, reference=None, seed=seed, n_boot=n_boot, k=k, insights=False)
     kept = tuple(c for c in CLINICAL_COLUMNS if clinical is not None and c in result.adata.obs.columns)
     return freeze(
         result.adata,
@@ -420,6 +428,7 @@ def write_profile(
     k: int = 35,
     title: str | None = None,
     report: bool = True,
+    insights: bool = True,
 ) -> list[Path]:
     """Profile an AnnData and write ``profile.h5ad``, ``features.parquet``/``.tsv`` and ``report/`` into ``outdir``.
 
@@ -439,6 +448,8 @@ def write_profile(
         Report title.
     report
         Write the HTML report.
+    insights
+        As in :func:`profile`.
 
     Returns
     -------
@@ -454,7 +465,7 @@ def write_profile(
         prov.add_resource("versions", running_versions())
         if ref is not None and ref.path:
             prov.add_resource("reference_file_sha256", file_sha256(ref.path))
-    result = profile(adata, clinical=clinical, reference=ref, seed=seed, n_boot=n_boot, k=k)
+    result = profile(adata, clinical=clinical, reference=ref, seed=seed, n_boot=n_boot, k=k, insights=insights)
     outdir.mkdir(parents=True, exist_ok=True)
     written = [write_h5ad(result.adata, outdir / "profile.h5ad"), *write_features(result.features, outdir)]
     if report:
@@ -475,6 +486,7 @@ def run_profile(
     k: int = 35,
     title: str | None = None,
     report: bool = True,
+    insights: bool = True,
 ) -> Path:
     """Read an expression file, profile it and write every output into ``outdir``.
 
@@ -496,6 +508,8 @@ def run_profile(
         Report title.
     report
         Write the HTML report.
+    insights
+        As in :func:`profile`.
 
     Returns
     -------
@@ -530,6 +544,7 @@ def run_profile(
             k=k,
             title=title or f"TME profile of {expr_path.name}",
             report=report,
+            insights=insights,
         )
     prov.write(outdir)
     return outdir

@@ -21,6 +21,7 @@ from tmescope.io import normalize_features
 from tmescope.pl import _data, _static
 from tmescope.pl import _figures as figs
 from tmescope.report import _html as h
+from tmescope.report._insights import insights_section
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -668,6 +669,7 @@ def _sample_page(rep: _Report, sample: str, pos: int, tmp: Path) -> str:
             "lower. Colours are feature families; open circles and ⚠ mark flagged features.",
         )
     )
+    body.append(insights_section(rep.adata, sample))
     body.append(h.section("methods", "Methods and versions", rep.methods_html))
     return h.page(
         title=f"{sample} — {rep.title}",
