@@ -90,3 +90,9 @@ def merfish_raw(reference_dir: Path) -> ad.AnnData:
     genes = (folder / "genes.txt").read_text().split()
     cells_tsv = pd.read_csv(folder / "cells.tsv", sep="\t", index_col=0)
     return ad.AnnData(counts, obs=cells_tsv, var=pd.DataFrame(index=genes))
+
+
+@pytest.fixture
+def cell_factory():
+    """:func:`make_cells` itself, for tests that need another size."""
+    return make_cells

@@ -202,3 +202,37 @@ def test_agreement_with_merfish_lineages(merfish_raw: ad.AnnData) -> None:
 def test_warnings_are_tmescope_warnings(prepared: ad.AnnData) -> None:
     with pytest.warns(TmescopeWarning):
         annotate_compartments(prepared, seed=0)
+
+
+def test_scores_ignore_gene_order_and_sparsity(prepared: ad.AnnData, rng: np.random.Generator) -> None:
+    base, _ = compartment_scores(prepared)
+    shuffled = prepared[:, rng.permutation(prepared.n_vars)].copy()
+    pd.testing.assert_frame_equal(compartment_scores(shuffled)[0], base, rtol=0, atol=1e-10)
+    dense = prepared.copy()
+    dense.X = dense.X.toarray()
+    pd.testing.assert_frame_equal(compartment_scores(dense)[0], base, rtol=0, atol=1e-10)
+
+
+def test_large_input_takes_the_exact_knn_path(rng: np.random.Generator, cell_factory) -> None:
+    # above 8,192 cells scanpy switches to approximate neighbours; tmescope keeps exact kNN (and must not crash)
+    big = _quiet(prepare_cells, cell_factory(rng, n_per=830, samples=("p1", "p2")), sample_key="patient")[0]
+    assert big.n_obs > 8192
+    _quiet(annotate_compartments, big, seed=0, resolution=0.5)
+    truth = big.obs["truth"].astype(str)
+    label = big.obs["compartment"].astype(str)
+    assert (label[truth == "b_cell"] == "b_cell").mean() >= 0.95
+    assert (label[truth == "mystery"] == "unknown").mean() >= 0.95
+
+
+def test_labels_do_not_depend_on_threads(prepared: ad.AnnData) -> None:
+    import scanpy as sc
+
+    old = sc.settings.n_jobs
+    try:
+        sc.settings.n_jobs = 1
+        one, _ = _quiet(annotate_compartments, prepared, seed=0, copy=True)
+        sc.settings.n_jobs = 2
+        two, _ = _quiet(annotate_compartments, prepared, seed=0, copy=True)
+    finally:
+        sc.settings.n_jobs = old
+    pd.testing.assert_series_equal(one.obs["compartment"], two.obs["compartment"])

@@ -282,7 +282,15 @@ def leiden_clusters(
     with warnings.catch_warnings():
         # scanpy edits its own kNN matrix in place when cells are identical; not a problem of the input
         warnings.filterwarnings("ignore", category=sparse.SparseEfficiencyWarning)
-        sc.pp.neighbors(work, n_neighbors=min(n_neighbors, work.n_obs - 1), n_pcs=n_comps, random_state=seed)
+        # exact kNN (sklearn, brute force) at every size: deterministic whatever the thread count, and it avoids
+        # scanpy 1.11's approximate path, which fails on the sparse arrays returned by current pynndescent
+        sc.pp.neighbors(
+            work,
+            n_neighbors=min(n_neighbors, work.n_obs - 1),
+            n_pcs=n_comps,
+            random_state=seed,
+            transformer="sklearn",
+        )
     sc.tl.leiden(
         work,
         resolution=resolution,
