@@ -230,7 +230,12 @@ def roc_curves(rocs: dict[str, pd.DataFrame], *, title: str = "ROC curves for re
 
 
 def forest_static(
-    results: pd.DataFrame, stem: Path, *, top: int = 30, formats: tuple[str, ...] = ("png", "svg")
+    results: pd.DataFrame,
+    stem: Path,
+    *,
+    top: int = 30,
+    title: str | None = None,
+    formats: tuple[str, ...] = ("png", "svg"),
 ) -> list[Path]:
     """The forest plot as PNG/SVG files for papers (``stem`` + suffix)."""
     import matplotlib as mpl
@@ -258,8 +263,9 @@ def forest_static(
             ax.xaxis.set_minor_formatter(FormatStrFormatter("%.2g"))
         ax.set_yticks(y, [_label(f) for f in rows["feature"]])
         ax.set_xlabel(str(rows["effect_type"].iloc[0]))
-        ax.set_title(f"{str(rows['outcome'].iloc[0]).upper()}: top {len(rows)} features (orange: q < 0.05)", loc="left")
-        fig.tight_layout()
+        text = title or f"{str(rows['outcome'].iloc[0]).upper()}: top {len(rows)} features (orange: q < 0.05)"
+        fig.tight_layout(rect=(0, 0, 1, 0.96))
+        fig.suptitle(text, x=0.01, ha="left", fontsize=10)
         return _save(fig, stem, formats)
 
 
