@@ -13,7 +13,7 @@ import click
 from tmescope import __version__
 from tmescope._settings import settings
 
-_TOPICS = ("io", "signatures", "composition", "profile", "sc", "insights", "cohort", "spatial")
+_TOPICS = ("io", "signatures", "composition", "profile", "sc", "insights", "cohort", "spatial", "crosstalk")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
