@@ -13,6 +13,7 @@ from tmescope.spatial._features import spatial_features
 from tmescope.spatial._graph import spatial_neighbors
 from tmescope.spatial._input import read_spatial
 from tmescope.spatial._neighborhoods import cellular_neighborhoods
+from tmescope.spatial._run import analyze_spatial
 from tmescope.spatial._tme import infiltration, mixing_score
 
 
@@ -22,6 +23,7 @@ def methods():
 
 
 __all__ = [
+    "analyze_spatial",
     "cellular_neighborhoods",
     "co_occurrence",
     "infiltration",

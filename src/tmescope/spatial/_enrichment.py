@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
-import pandas as pd
 
 from tmescope import _keys
 from tmescope._errors import InputError
@@ -174,8 +173,8 @@ def nhood_enrichment(
 
     Returns
     -------
-    None (or the copy); writes ``uns["nhood_enrichment"]`` with ``zscore`` and ``count`` (types x types
-    DataFrames), ``categories``, ``n_perms`` and ``seed``.
+    None (or the copy); writes ``uns["nhood_enrichment"]`` with ``zscore`` and ``count`` (types x types arrays,
+    rows and columns in the order of ``categories``), ``categories``, ``n_perms`` and ``seed``.
 
     Examples
     --------
@@ -186,7 +185,7 @@ def nhood_enrichment(
     >>> t["cell_type"] = np.where(t["x"] < 50, "A", "B")
     >>> a = read_spatial(t, unit="um"); spatial_neighbors(a)
     >>> nhood_enrichment(a, n_perms=100)
-    >>> bool(a.uns["nhood_enrichment"]["zscore"].loc["A", "A"] > 3)
+    >>> bool(a.uns["nhood_enrichment"]["zscore"][0, 0] > 3)  # A next to A
     True
     """
     if not isinstance(n_perms, int | np.integer) or n_perms < 2:
@@ -210,8 +209,8 @@ def nhood_enrichment(
         n_jobs=n_jobs or settings.n_jobs,
     )
     adata.uns[_keys.UNS_NHOOD_ENRICHMENT] = {
-        "zscore": pd.DataFrame(z, index=cats, columns=cats),
-        "count": pd.DataFrame(count, index=cats, columns=cats),
+        "zscore": z,
+        "count": count,
         "categories": cats,
         "n_perms": int(n_perms),
         "seed": int(seed),

@@ -61,7 +61,10 @@ def spatial_features(adata: ad.AnnData, *, mixing: pd.DataFrame | None = None) -
             wide = sub.pivot_table(index="slide", columns="cell_type", values="density", aggfunc="first", sort=False)
             parts.append(_rows(wide, f"spatial.density_{comp}", "cells/mm2", "infiltration"))
         if len(inf["distances"]):
-            parts.append(_rows(inf["distances"], "spatial.tumor_distance", "um", "nearest_tumor_cell_median"))
+            wide = inf["distances"].pivot_table(
+                index="slide", columns="cell_type", values="median_distance", aggfunc="first", sort=False
+            )
+            parts.append(_rows(wide, "spatial.tumor_distance", "um", "nearest_tumor_cell_median"))
         ph = inf["phenotype"]
         parts.append(
             _rows(
@@ -90,8 +93,11 @@ def spatial_features(adata: ad.AnnData, *, mixing: pd.DataFrame | None = None) -
             parts.append(_rows(share, "spatial", "fraction", "infiltration_tiles"))
     cn = adata.uns.get(_keys.UNS_CN)
     if cn is not None:
-        freq = cn["frequencies"].copy()
-        freq.columns = [feature_name("cn", c).removeprefix("cn.") for c in freq.columns]
+        freq = pd.DataFrame(
+            cn["frequencies"],
+            index=cn["slides"],
+            columns=[feature_name("cn", c).removeprefix("cn.") for c in cn["names"]],
+        )
         parts.append(_rows(freq, "spatial.cn", "fraction", "cellular_neighborhoods_schurch2020"))
     parts = [p for p in parts if len(p)]
     return normalize_features(pd.concat(parts, ignore_index=True))

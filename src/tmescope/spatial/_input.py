@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,13 @@ def _scale_factor(unit: str | None, pixel_size: float | None, source: str) -> tu
     raise InputError(msg)
 
 
+def _read_h5ad(path: Path) -> ad.AnnData:
+    # files from older anndata versions read correctly; their format notice is not the user's concern
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*without encoding metadata.*")
+        return ad.read_h5ad(path)
+
+
 def _read_table(path: Path) -> pd.DataFrame:
     name = path.name.lower()
     if name.endswith(".parquet") or name.endswith(".pq"):
@@ -91,7 +99,7 @@ def read_spatial(
         Column with the cell type; detected among common names (``cell_type``, ``phenotype``, ...) when omitted.
     slide_key
         Column naming the slide/sample of each cell; every analysis runs per slide. Detected when omitted; one
-        slide when absent.
+        slide when absent (named after the input file, or ``"slide"``).
     x_key, y_key
         Coordinate columns of a cell table (or of ``obs`` when the AnnData has no ``obsm[spatial_key]``).
     spatial_key
@@ -126,7 +134,7 @@ def read_spatial(
         if not path.exists():
             msg = f"Spatial input {path} does not exist."
             raise InputError(msg)
-        data = ad.read_h5ad(path) if path.name.lower().endswith(".h5ad") else _read_table(path)
+        data = _read_h5ad(path) if path.name.lower().endswith(".h5ad") else _read_table(path)
     if isinstance(data, ad.AnnData):
         adata = data.copy()
         obs = adata.obs
@@ -190,7 +198,10 @@ def read_spatial(
         raise InputError(msg)
     adata.obsm["spatial"] = coords * factor
     adata.obs[_keys.OBS_CELL_TYPE] = pd.Categorical(types.astype(str))
-    slides = obs[skey].astype(str) if skey is not None else pd.Series("slide", index=obs.index)
+    default = "slide"
+    if source != "the input":
+        default = Path(source).name.split(".")[0] or "slide"
+    slides = obs[skey].astype(str) if skey is not None else pd.Series(default, index=obs.index)
     adata.obs[_keys.OBS_SLIDE] = pd.Categorical(slides)
     info: dict[str, Any] = {
         "source": source,

@@ -44,7 +44,7 @@ def name_neighborhoods(centers: np.ndarray, overall: np.ndarray, categories: lis
         order = [j for j in np.argsort(-row, kind="stable") if row[j] >= 1.5 and centers[i, j] >= 0.05][:top]
         if not order:
             order = [int(np.argmax(centers[i]))]
-        base = "/".join(categories[j] for j in order)
+        base = " + ".join(categories[j] for j in order)
         names.append(f"CN{i + 1} {base}")
     return names
 
@@ -92,9 +92,10 @@ def cellular_neighborhoods(
     Returns
     -------
     None (or the copy); writes ``obs["cellular_neighborhood"]`` (categorical of names),
-    ``obsm["cn_composition"]`` (cells x types shares) and ``uns["cellular_neighborhoods"]`` with ``names``,
-    ``composition`` (neighbourhood x type mean shares), ``enrichment`` (share / overall share) and
-    ``frequencies`` (slide x neighbourhood fraction of cells).
+    ``obsm["cn_composition"]`` (cells x types shares, types in the order of ``categories``) and
+    ``uns["cellular_neighborhoods"]`` with ``names``, ``categories``, ``composition`` (neighbourhood x type mean
+    shares), ``enrichment`` (share / overall share), ``slides`` and ``frequencies`` (slide x neighbourhood
+    fraction of cells) as arrays.
 
     Examples
     --------
@@ -130,7 +131,7 @@ def cellular_neighborhoods(
         batch_size=4096,
         max_iter=100,
     )
-    labels = km.fit_predict(comp.astype(np.float64))
+    labels = km.fit_predict(comp)
     centers = np.vstack(
         [
             comp[labels == i].mean(axis=0) if np.any(labels == i) else km.cluster_centers_[i]
@@ -147,7 +148,7 @@ def cellular_neighborhoods(
     overall = comp.mean(axis=0)
     names = name_neighborhoods(centers, overall, cats)
     adata.obs[_keys.OBS_CN] = pd.Categorical.from_codes(labels, categories=names)
-    adata.obsm[_keys.OBSM_CN_COMPOSITION] = pd.DataFrame(comp, index=adata.obs_names, columns=cats)
+    adata.obsm[_keys.OBSM_CN_COMPOSITION] = comp
     with np.errstate(divide="ignore", invalid="ignore"):
         enrichment = centers / overall[None, :]
     slides = adata.obs[_keys.OBS_SLIDE].astype(str).to_numpy() if _keys.OBS_SLIDE in adata.obs else "slide"
@@ -155,9 +156,11 @@ def cellular_neighborhoods(
     freq = freq.reindex(columns=names, fill_value=0)
     adata.uns[_keys.UNS_CN] = {
         "names": names,
-        "composition": pd.DataFrame(centers, index=names, columns=cats),
-        "enrichment": pd.DataFrame(enrichment, index=names, columns=cats),
-        "frequencies": freq.div(freq.sum(axis=1), axis=0),
+        "categories": cats,
+        "composition": centers,
+        "enrichment": enrichment,
+        "slides": [str(s) for s in freq.index],
+        "frequencies": freq.div(freq.sum(axis=1), axis=0).to_numpy(),
         "k": int(k),
         "seed": int(seed),
     }

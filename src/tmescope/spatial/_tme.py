@@ -239,8 +239,8 @@ def infiltration(
     -------
     None (or the copy); writes ``obs["tumor_compartment"]``, ``obs["tumor_boundary_distance"]`` (µm),
     ``obs["tumor_cell_distance"]`` (µm to the nearest tumour cell) and ``uns["spatial_infiltration"]`` with
-    ``densities`` (tidy: slide, cell_type, compartment, cells, area_mm2, density), ``distances`` (slide x type
-    median distance to the nearest tumour cell), ``phenotype`` (per slide), ``tiles`` (per tile) and the
+    ``densities`` (tidy: slide, cell_type, compartment, cells, area_mm2, density), ``distances`` (tidy: slide,
+    cell_type, median distance in µm to the nearest tumour cell), ``phenotype`` (per slide), ``tiles`` (per tile) and the
     parameters.
 
     Examples
@@ -289,7 +289,7 @@ def infiltration(
     dens_rows: list[dict[str, object]] = []
     pheno_rows: list[dict[str, object]] = []
     tile_rows: list[dict[str, object]] = []
-    dist_rows: dict[str, pd.Series] = {}
+    dist_rows: list[pd.DataFrame] = []
     half = width / 2.0
     for slide, pos in slide_groups(adata):
         c = coords[pos]
@@ -325,7 +325,8 @@ def infiltration(
         if tpos.size:
             dd, _ = cKDTree(c[tpos]).query(c, k=1)
             tdist[pos] = dd
-            dist_rows[slide] = pd.Series(dd).groupby(np.asarray(types[pos].astype(str))).median()
+            med = pd.Series(dd).groupby(np.asarray(types[pos].astype(str))).median()
+            dist_rows.append(pd.DataFrame({"slide": slide, "cell_type": med.index, "median_distance": med.to_numpy()}))
         # phenotype: slide and tiles share one rule
         in_t = tissue & tmask
         near = tissue & ~tmask & (signed <= margin)
@@ -346,9 +347,9 @@ def infiltration(
 
         pheno_rows.append({"slide": slide, **_rule((slice(None), slice(None)))})
         step = max(1, round(tile_size / bin_size))
-        off = np.floor(lo / bin_size).astype(int)
-        for ti in range(0, tissue.shape[0], step):
-            for tj in range(0, tissue.shape[1], step):
+        first = round(3.0 * sigma / bin_size)  # tiles start at the first cell, not at the raster's padding
+        for ti in range(first, tissue.shape[0], step):
+            for tj in range(first, tissue.shape[1], step):
                 sl = (slice(ti, ti + step), slice(tj, tj + step))
                 if not tissue[sl].any():
                     continue
@@ -356,8 +357,8 @@ def infiltration(
                 tile_rows.append(
                     {
                         "slide": slide,
-                        "x0": float((ti + off[0]) * bin_size),
-                        "y0": float((tj + off[1]) * bin_size),
+                        "x0": float(lo[0] + ti * bin_size),
+                        "y0": float(lo[1] + tj * bin_size),
                         **row,
                     }
                 )
@@ -368,7 +369,9 @@ def infiltration(
     tiles = pd.DataFrame(tile_rows)
     adata.uns[_keys.UNS_INFILTRATION] = {
         "densities": pd.DataFrame(dens_rows),
-        "distances": pd.DataFrame(dist_rows).T.rename_axis(index="slide"),
+        "distances": pd.concat(dist_rows, ignore_index=True)
+        if dist_rows
+        else pd.DataFrame(columns=["slide", "cell_type", "median_distance"]),
         "phenotype": pheno,
         "tiles": tiles,
         "tumor_types": list(tumor),
