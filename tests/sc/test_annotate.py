@@ -187,9 +187,15 @@ def test_agreement_with_pbmc68k_expert_labels(pbmc_annotated: ad.AnnData, pbmc_r
     assert (pred[cd34] == "unknown").mean() >= 0.9
 
 
-def test_agreement_with_merfish_lineages(merfish_raw: ad.AnnData) -> None:
+@pytest.fixture(scope="module")
+def merfish_annotated(merfish_raw: ad.AnnData) -> ad.AnnData:
     cells = _quiet(prepare_cells, merfish_raw)[0]
     _quiet(annotate_compartments, cells, seed=0)
+    return cells
+
+
+def test_agreement_with_merfish_lineages(merfish_annotated: ad.AnnData, merfish_raw: ad.AnnData) -> None:
+    cells = merfish_annotated
     truth = merfish_raw.obs["cell_type"].astype(str).to_numpy()
     pred = cells.obs["compartment"].astype(str).map(COMPARTMENT_TO_LINEAGE).to_numpy()
     assert adjusted_rand_score(truth, pred) >= 0.5  # measured 0.57 (seed 0)
@@ -236,3 +242,22 @@ def test_labels_do_not_depend_on_threads(prepared: ad.AnnData) -> None:
     finally:
         sc.settings.n_jobs = old
     pd.testing.assert_series_equal(one.obs["compartment"], two.obs["compartment"])
+
+
+def test_state_programs_peak_in_their_compartment_on_merfish(merfish_annotated: ad.AnnData) -> None:
+    from tmescope.sc import default_state_sets, score_states
+
+    expected = {
+        "pan_caf_markers": "fibroblast",
+        "macrophage_m2_like_sc": "monocyte_macrophage",
+        "t_cytotoxicity_sc": "nk",
+        "t_naive_memory_sc": "t_cd4",
+    }
+    every = default_state_sets()
+    cells = merfish_annotated.copy()
+    score_states(cells, sets={name: every[name] for name in expected})
+    per_compartment = cells.obsm["sc_states"].groupby(cells.obs["compartment"].astype(str).to_numpy()).mean()
+    for name, compartment in expected.items():
+        assert per_compartment[name].idxmax() == compartment, (name, per_compartment[name].round(2).to_dict())
+    summary = cells.uns["sc_states"]["summary"]
+    assert set(summary.loc[summary["set"] == "pan_caf_markers", "compartment"]) == {"fibroblast"}
