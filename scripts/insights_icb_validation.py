@@ -8,7 +8,7 @@ smaller cohorts against the shipped default reference), evaluate the knowledge b
 with a recorded response (R/NR as curated in the cohort's clinical table) and compute, for every ICB rule,
 response rates and odds ratios (Woolf 95% CI, Fisher p) of patients where the rule fires vs. does not fire, and
 for the ICB call (supported vs. argued against). Pooled: Mantel-Haenszel odds ratio stratified by cohort
-(Robins-Breslow-Greenland CI) and the crude pooled rates. Writes ``WORKDIR/<cohort>/insights.tsv`` (cache),
+(Robins-Breslow-Greenland CI) and the crude pooled rates. Writes ``WORKDIR/<cohort>/features.parquet`` (the profile, cached), ``insights.tsv``,
 ``WORKDIR/per_cohort.tsv``, ``WORKDIR/pooled.tsv`` and prints the markdown tables for docs/insights.md.
 """
 
@@ -23,7 +23,7 @@ import pandas as pd
 
 from tmescope._errors import InputError
 from tmescope.insights import evaluate_insights, load_rules, mantel_haenszel, response_binary, stratify_response
-from tmescope.io import read_clinical, read_expression
+from tmescope.io import read_clinical, read_expression, read_features, write_features
 from tmescope.profile import profile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,27 +49,27 @@ STRATEGY = "immune_checkpoint_blockade"
 
 def _evaluate(name: str, folder: str, expr: str, clin: str, work: Path) -> tuple[pd.DataFrame, pd.Series, str]:
     out = work / name
-    if (out / "insights.tsv").exists():
-        ev = pd.read_csv(out / "insights.tsv", sep="\t", keep_default_na=False)
-        resp = pd.read_csv(out / "response.tsv", sep="\t", index_col=0, keep_default_na=False)["response"]
-        return ev, resp, (out / "how.txt").read_text().strip()
-    adata = read_expression(REF / folder / expr, allow_missing=True)
-    bad = np.isnan(np.asarray(adata.X)).any(axis=0)
-    if bad.any():
-        adata = adata[:, ~bad].copy()
-    clinical = read_clinical(REF / folder / clin, bad_survival="missing")
-    ref, how = (None, "within cohort") if adata.n_obs >= 20 else ("default", "default reference (melanoma, n=121)")
-    res = profile(adata, clinical=clinical, reference=ref, seed=0, n_boot=30)
-    ev = evaluate_insights(res.features, rules=load_rules()).evaluations
-    obs = res.adata.obs
-    tp = obs["timepoint"].astype(str).str.lower() if "timepoint" in obs else pd.Series("", index=obs.index)
-    pre = ~tp.str.contains(r"\bon-|\bpost-|on-treatment|post-treatment", regex=True)
-    resp = obs["response"].astype(str).where(pre, "") if "response" in obs else pd.Series("", index=obs.index)
-    out.mkdir(parents=True, exist_ok=True)
+    if not (out / "features.parquet").exists():
+        adata = read_expression(REF / folder / expr, allow_missing=True)
+        bad = np.isnan(np.asarray(adata.X)).any(axis=0)
+        if bad.any():
+            adata = adata[:, ~bad].copy()  # a few genes with missing cells: left out
+        clinical = read_clinical(REF / folder / clin, bad_survival="missing")
+        ref, how = (None, "within cohort") if adata.n_obs >= 20 else ("default", "default reference (melanoma, n=121)")
+        res = profile(adata, clinical=clinical, reference=ref, seed=0, n_boot=30, insights=False)
+        obs = res.adata.obs
+        tp = obs["timepoint"].astype(str).str.lower() if "timepoint" in obs else pd.Series("", index=obs.index)
+        pre = ~tp.str.contains(r"\bon-|\bpost-|on-treatment|post-treatment", regex=True)
+        resp = obs["response"].astype(str).where(pre, "") if "response" in obs else pd.Series("", index=obs.index)
+        out.mkdir(parents=True, exist_ok=True)
+        write_features(res.features, out)
+        resp.rename("response").to_csv(out / "response.tsv", sep="\t")
+        (out / "how.txt").write_text(how)
+    features = read_features(out)
+    resp = pd.read_csv(out / "response.tsv", sep="\t", index_col=0, keep_default_na=False)["response"]
+    ev = evaluate_insights(features, rules=load_rules()).evaluations
     ev.to_csv(out / "insights.tsv", sep="\t", index=False)
-    resp.rename("response").to_csv(out / "response.tsv", sep="\t")
-    (out / "how.txt").write_text(how)
-    return ev, resp, how
+    return ev, resp, (out / "how.txt").read_text().strip()
 
 
 def _fmt_or(o: float, lo: float, hi: float) -> str:

@@ -9,9 +9,14 @@ import pytest
 from tmescope.io import normalize_features
 
 
-def tidy(rows: list[dict]) -> pd.DataFrame:
-    """A tidy feature table from a few rows (missing columns filled)."""
+def _tidy(rows: list[dict]) -> pd.DataFrame:
     return normalize_features(pd.DataFrame(rows))
+
+
+@pytest.fixture(scope="session")
+def tidy():
+    """Make a tidy feature table from a few rows (missing columns filled)."""
+    return _tidy
 
 
 @pytest.fixture(scope="session")

@@ -112,7 +112,9 @@ def test_a_rule_without_citation_is_refused(tmp_path: Path):
     assert "missing required key(s) ['citations']" in validate_rules(doc)[0]
     path = tmp_path / "r.json"
     path.write_text(json.dumps(_doc(citations=[{"reference": "x", "doi": "not-a-doi"}])), encoding="utf-8")
-    with pytest.raises(InputError, match=r"r\.json does not follow the insights schema:\n.*needs 'reference' and a DOI"):
+    with pytest.raises(
+        InputError, match=r"r\.json does not follow the insights schema:\n.*needs 'reference' and a DOI"
+    ):
         load_rules(path)
 
 
@@ -153,7 +155,7 @@ def test_user_rules_are_added_and_ids_stay_unique(tmp_path: Path):
     assert len(load_rules(mine, builtin=False)) == 1
     clash = tmp_path / "clash.json"
     clash.write_text(json.dumps(_doc(id="icb_depleted_subtype")), encoding="utf-8")
-    with pytest.raises(InputError, match="'icb_depleted_subtype' of .*clash.json is already defined in builtin"):
+    with pytest.raises(InputError, match=r"'icb_depleted_subtype' of .*clash\.json is already defined in builtin"):
         load_rules(clash)
     broken = tmp_path / "broken.json"
     broken.write_text("{", encoding="utf-8")

@@ -40,3 +40,27 @@ def test_clicking_a_sample_opens_its_page(browser, open_page, report_dir: Path):
     )
     assert "/samples/" in browser.current_url
     assert browser.find_element("tag name", "h1").text.startswith("Sample ")
+
+
+def test_sample_page_shows_the_therapy_hypotheses(browser, open_page, profile, tmp_path: Path, artifacts: Path):
+    from tmescope.insights import add_insights
+    from tmescope.report import write_report
+
+    adata, features = profile
+    adata = adata.copy()
+    full = add_insights(adata, features=features)
+    index = write_report(adata, full, tmp_path / "report", static=False)
+    sample = str(adata.obs_names[adata.obs["tme_subtype"].astype(str).isin(["IE", "IE/F"])][0])
+    page = next(p for p in (index.parent / "samples").glob("*.html") if f"Sample {sample}<" in p.read_text("utf-8"))
+    info = open_page(browser, page)
+    assert info["errors"] == []
+    section = browser.find_element("id", "insights")
+    assert section.find_element("tag name", "h2").text == "Therapy hypotheses (research use only)"
+    assert "not treatment recommendations" in section.text
+    summary = section.find_elements("css selector", "#insights-summary tbody tr")
+    assert len(summary) == 6  # one row per strategy class
+    fired = section.find_elements("css selector", "#insights-rules tbody tr")
+    assert any("Immune-enriched TME subtype" in row.text for row in fired)
+    assert section.find_element("css selector", "#insights-rules .badge").is_displayed()
+    browser.execute_script("arguments[0].scrollIntoView();", section)
+    browser.save_screenshot(str(artifacts / "report_insights.png"))

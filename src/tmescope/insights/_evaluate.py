@@ -160,7 +160,9 @@ def _eval_clause(
         hit = (lab in wanted) if op in ("in", "==") else (lab not in wanted)
         rec["result"] = _T if hit else _F
         conf = float(confidence.value.iloc[i]) if confidence is not None else np.nan
-        if np.isfinite(conf) and conf < defaults["label_confidence_min"]:
+        # A low-confidence label that meets the clause might be wrong; one that does not meet it stays "no",
+        # since the table does not say which label would replace it.
+        if hit and np.isfinite(conf) and conf < defaults["label_confidence_min"]:
             rec["result"] = _B
         shown = "{" + ", ".join(wanted) + "}" if op == "in" else wanted[0]
         conf_txt = f" (confidence {conf:.0%})" if np.isfinite(conf) else ""
@@ -251,8 +253,8 @@ def evaluate_insights(
     Each rule is a condition over features (``all``/``any`` of clauses on a value, a label or a cohort
     percentile). A clause is *borderline* when the sample sits within the uncertainty of its threshold: a
     percentile within ``percentile_margin`` points of it (knowledge-base default 5), an estimate whose interval
-    (``ci_low``–``ci_high``, e.g. bootstrap intervals of cell fractions) straddles it, or a label whose
-    ``<family>.confidence`` is below ``label_confidence_min`` (default 0.5). ``all`` is false if any clause is
+    (``ci_low``–``ci_high``, e.g. bootstrap intervals of cell fractions) straddles it, or a label that meets the
+    clause while its ``<family>.confidence`` is below ``label_confidence_min`` (default 0.5). ``all`` is false if any clause is
     false, else not evaluable if a feature is missing, else borderline if any clause is; ``any`` is true if a
     clause is true, else borderline, else not evaluable, else false.
 

@@ -92,6 +92,6 @@ def run_insights(
             adata = ad.read_h5ad(h5)
             prov.add_input(h5, role="profile")
             full = add_insights(adata, features=features, rules=kb)
-            write_report(adata, full, outdir / "report", title=f"TME profile of {src.name} with insights")
+            write_report(adata, full, outdir / "report", title=f"TME profile of {src.name} with insights", static=False)
     prov.write(outdir)
     return outdir
