@@ -96,17 +96,19 @@ def main(work: Path) -> None:
             print(name, "skipped", str(err)[:160], flush=True)
             continue
         n_known = int(response_binary(resp).notna().sum())
-        table = stratify_response(ev, resp, strategy=STRATEGY)
-        table.insert(0, "cohort", label)
-        table.insert(1, "percentiles", how)
-        table.insert(2, "n_patients", n_known)
-        per.append(table)
+        for sens in (False, True):
+            table = stratify_response(ev, resp, strategy=STRATEGY, count_borderline=sens)
+            table.insert(0, "cohort", label)
+            table.insert(1, "percentiles", how)
+            table.insert(2, "n_patients", n_known)
+            table.insert(3, "borderline", "counted as firing" if sens else "left out")
+            per.append(table)
         status.append((name, label, f"{n_known} patients with response; percentiles {how}"))
         print(name, f"{time.perf_counter() - t0:.0f} s", n_known, flush=True)
     allt = pd.concat(per, ignore_index=True)
     allt.to_csv(work / "per_cohort.tsv", sep="\t", index=False, float_format="%.4g")
     pooled = []
-    for (rule, kind), g in allt.groupby(["rule", "kind"], sort=False):
+    for (rule, kind, sens), g in allt.groupby(["rule", "kind", "borderline"], sort=False):
         tabs = [
             (int(r.responders_1), int(r.n_1 - r.responders_1), int(r.responders_2), int(r.n_2 - r.responders_2))
             for r in g.itertuples()
@@ -118,6 +120,7 @@ def main(work: Path) -> None:
             {
                 "rule": rule,
                 "kind": kind,
+                "borderline": sens,
                 "direction": g["direction"].iloc[0],
                 "group_1": g["group_1"].iloc[0],
                 "group_2": g["group_2"].iloc[0],
@@ -136,11 +139,11 @@ def main(work: Path) -> None:
     pd.DataFrame(status, columns=["cohort", "label", "status"]).to_csv(work / "status.tsv", sep="\t", index=False)
 
     print("\n### Pooled (Mantel-Haenszel over cohorts)\n")
-    print("| rule | direction | group 1: responders | group 2: responders | MH odds ratio (95% CI) |")
-    print("|---|---|---|---|---|")
-    for r in pooled_t.itertuples():
+    print("| rule | direction | borderline | group 1: responders | group 2: responders | MH odds ratio (95% CI) |")
+    print("|---|---|---|---|---|---|")
+    for r in pooled_t.sort_values(["kind", "rule", "borderline"], ascending=[False, True, False]).itertuples():
         print(
-            f"| {r.rule} | {r.direction} | {r.group_1}: {_rate(r.responders_1, r.n_1)} | "
+            f"| {r.rule} | {r.direction} | {r.borderline} | {r.group_1}: {_rate(r.responders_1, r.n_1)} | "
             f"{r.group_2}: {_rate(r.responders_2, r.n_2)} | {_fmt_or(r.mh_odds_ratio, r.ci_low, r.ci_high)} |"
         )
     print("\n### ICB call per cohort (supported vs argued against)\n")
@@ -148,7 +151,8 @@ def main(work: Path) -> None:
         "| cohort | patients | percentiles | supported: responders | argued against: responders | OR (95% CI) | Fisher p |"
     )
     print("|---|---|---|---|---|---|---|")
-    for r in allt.loc[allt["kind"] == "strategy"].itertuples():
+    firm = allt.loc[allt["borderline"] == "left out"]
+    for r in firm.loc[firm["kind"] == "strategy"].itertuples():
         print(
             f"| {r.cohort} | {r.n_patients} | {r.percentiles} | {_rate(r.responders_1, r.n_1)} | "
             f"{_rate(r.responders_2, r.n_2)} | {_fmt_or(r.odds_ratio, r.ci_low, r.ci_high)} | {r.p_fisher:.2g} |"
@@ -156,7 +160,7 @@ def main(work: Path) -> None:
     print("\n### Per rule and cohort (fires vs does not fire)\n")
     print("| cohort | rule | direction | fires: responders | not: responders | OR (95% CI) | borderline |")
     print("|---|---|---|---|---|---|---|")
-    for r in allt.loc[allt["kind"] == "rule"].itertuples():
+    for r in firm.loc[firm["kind"] == "rule"].itertuples():
         print(
             f"| {r.cohort} | {r.rule} | {r.direction} | {_rate(r.responders_1, r.n_1)} | "
             f"{_rate(r.responders_2, r.n_2)} | {_fmt_or(r.odds_ratio, r.ci_low, r.ci_high)} | {r.n_left_out} |"

@@ -106,6 +106,7 @@ def stratify_response(
     response: pd.Series,
     *,
     strategy: str = "immune_checkpoint_blockade",
+    count_borderline: bool = False,
 ) -> pd.DataFrame:
     """Response rates and odds ratios of the patients each rule (and the strategy call) separates.
 
@@ -122,6 +123,8 @@ def stratify_response(
         Observed response per sample (index = sample IDs), coded as :func:`response_binary` reads it.
     strategy
         Strategy class whose rules are tested.
+    count_borderline
+        Count borderline rules as firing (a sensitivity analysis) instead of leaving those patients out.
 
     Returns
     -------
@@ -135,6 +138,8 @@ def stratify_response(
     resp = response_binary(response.astype(str))
     resp.index = resp.index.astype(str)
     ev = evaluations.loc[evaluations["strategy"] == strategy]
+    if count_borderline:
+        ev = ev.assign(state=ev["state"].replace({BORDERLINE: FIRES}))
     if ev.empty:
         msg = f"No rule of strategy {strategy!r} in the evaluations."
         raise InputError(msg)
