@@ -29,6 +29,24 @@ def _reference_arg(value: str) -> str | None:
 @click.option("--k", type=click.IntRange(min=1), default=35, show_default=True, help="Neighbours of the subtype call.")
 @click.option("--title", default=None, help="Report title.")
 @click.option("--no-report", is_flag=True, help="Skip the HTML report.")
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Run on a dask cluster: a scheduler address (tcp://host:8786) or local:N (N local worker processes).",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Profile N samples at a time, each chunk read lazily (parquet genes x samples or h5ad) and placed against "
+    "the reference; writes features and provenance only (no profile.h5ad or report). Results do not depend on N.",
+)
+@click.option(
+    "--checkpoint/--no-checkpoint",
+    default=True,
+    show_default=True,
+    help="With --chunk-size: keep finished chunks in OUT/chunks/ and resume from them when run again.",
+)
 @handle_errors
 def profile_command(  # noqa: PLR0917 - click passes every option positionally
     expr: Path,
@@ -39,24 +57,48 @@ def profile_command(  # noqa: PLR0917 - click passes every option positionally
     k: int,
     title: str | None,
     no_report: bool,  # noqa: FBT001 - click passes flags positionally
+    scheduler: str | None,
+    chunk_size: int | None,
+    checkpoint: bool,  # noqa: FBT001 - click passes flags positionally
 ) -> None:
     """Profile the TME of every sample in EXPR and place it against a reference cohort.
 
     Writes OUT/profile.h5ad, OUT/features.parquet and .tsv, OUT/provenance.json and OUT/report/index.html
-    (plus one page per sample).
+    (plus one page per sample). With --chunk-size, large cohorts are profiled chunk by chunk (OUT/features.*,
+    OUT/provenance.json, OUT/chunks/); with --scheduler, the work runs on a dask cluster.
     """
-    from tmescope.profile import run_profile
+    from tmescope._errors import InputError
+    from tmescope._execution import use_scheduler
+    from tmescope._settings import settings
+    from tmescope.profile import run_profile, run_profile_chunked
 
-    outdir = run_profile(
-        expr,
-        out,
-        clinical=clinical,
-        reference=_reference_arg(reference),
-        n_boot=n_boot,
-        k=k,
-        title=title,
-        report=not no_report,
-    )
+    echo = (lambda msg: click.echo(msg, err=True)) if settings.progress else None
+    with use_scheduler(scheduler, echo=echo):
+        if chunk_size is not None:
+            if clinical is not None:
+                msg = "--clinical is not used with --chunk-size; profile without --chunk-size to attach clinical data."
+                raise InputError(msg)
+            outdir = run_profile_chunked(
+                expr,
+                out,
+                reference=_reference_arg(reference),
+                chunk_size=chunk_size,
+                checkpoint=checkpoint,
+                n_boot=n_boot,
+                k=k,
+            )
+            click.echo(f"Wrote {outdir}/features.parquet, features.tsv, provenance.json")
+            return
+        outdir = run_profile(
+            expr,
+            out,
+            clinical=clinical,
+            reference=_reference_arg(reference),
+            n_boot=n_boot,
+            k=k,
+            title=title,
+            report=not no_report,
+        )
     click.echo(
         f"Wrote {outdir}/profile.h5ad, features.parquet, features.tsv, provenance.json"
         + ("" if no_report else ", report/")

@@ -17,7 +17,6 @@ fractions, including "other". Intervals come from resampling signature genes wit
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from tmescope._errors import CoverageWarning, InputError
+from tmescope._execution import map_chunks
 from tmescope._keys import OBS_FIT, OBS_FIT_FLAG, OBSM_FRACTIONS, OBSM_FRACTIONS_HIGH, OBSM_FRACTIONS_LOW, UNS_INPUT
 from tmescope._logging import warn
 from tmescope._registry import register
@@ -241,15 +241,19 @@ def deconvolve_kernel(
         W = counts * w[None]
         chunks = [np.arange(i, min(i + _CHUNK, S)) for i in range(0, S, _CHUNK)]
 
-        def run(idx: np.ndarray) -> np.ndarray:
-            nus: list[tuple[float, ...]] = [(point_nus[i],) for i in idx]
-            return _to_cell_fractions(fit(Y[idx], W, nus), content, other_content)
+        def run(part: tuple[np.ndarray, list[tuple[float, ...]]]) -> np.ndarray:
+            return _to_cell_fractions(fit(part[0], W, part[1]), content, other_content)
 
-        if n_jobs > 1 and len(chunks) > 1:
-            with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-                parts = list(pool.map(run, chunks))
-        else:
-            parts = [run(idx) for idx in chunks]
+        # one execution layer: threads in-process, or tasks when tmescope.settings.client is set
+        parts = map_chunks(
+            run,
+            chunks,
+            ids=[f"samples {idx[0]}..{idx[-1]}" for idx in chunks],
+            load=lambda idx: (Y[idx], [(point_nus[i],) for i in idx]),
+            key="bootstrap",
+            desc="bootstrap",
+            n_jobs=n_jobs,
+        )
         boot_all = np.concatenate(parts, axis=1)
         alpha = (1.0 - ci) / 2.0
         low = np.quantile(boot_all, alpha, axis=0)

@@ -9,6 +9,7 @@ Examples
 
 from __future__ import annotations
 
+from tmescope.profile._chunked import open_source, profile_chunks, run_profile_chunked
 from tmescope.profile._profile import ProfileResult, build_reference, profile, run_profile, write_profile
 from tmescope.profile._reference import ReferenceCohort, default_reference, load_reference
 
@@ -18,7 +19,10 @@ __all__ = [
     "build_reference",
     "default_reference",
     "load_reference",
+    "open_source",
     "profile",
+    "profile_chunks",
     "run_profile",
+    "run_profile_chunked",
     "write_profile",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -10,8 +11,8 @@ from scipy import sparse
 
 from tmescope import _keys
 from tmescope._errors import CoverageWarning, InputError, InputTypeError, MissingKeyError
+from tmescope._execution import chunk_bounds, map_chunks
 from tmescope._logging import format_items, warn
-from tmescope._progress import progress
 from tmescope._settings import settings
 from tmescope.scoring._kernels import numba_threads
 from tmescope.scoring._meanz import mean_z
@@ -233,8 +234,8 @@ def score_signatures(
 
 def _run(X: Any, index_sets: list[np.ndarray], *, method: str, chunk_size: int, n_jobs: int | None) -> np.ndarray:
     n_obs, n_genes = X.shape
-    bounds = [(lo, min(lo + chunk_size, n_obs)) for lo in range(0, n_obs, chunk_size)]
-    out = np.empty((n_obs, len(index_sets)))
+    bounds = chunk_bounds(n_obs, chunk_size)
+    ids = [f"observations {lo}..{hi - 1}" for lo, hi in bounds]
     if method == "mean_z":
         # only the set genes matter: work on their union to keep chunks small
         cols = np.unique(np.concatenate(index_sets))
@@ -243,18 +244,27 @@ def _run(X: Any, index_sets: list[np.ndarray], *, method: str, chunk_size: int, 
         local = [remap[s] for s in index_sets]
         mean, std = _cohort_stats(X, cols)
         with numba_threads(n_jobs):
-            for lo, hi in progress(bounds, total=len(bounds), desc="mean_z"):
-                out[lo:hi] = mean_z(_dense_rows(X, lo, hi, cols), local, mean=mean, std=std)
-        return out
+            parts = map_chunks(
+                partial(mean_z, gene_sets=local, mean=mean, std=std),
+                bounds,
+                ids=ids,
+                load=lambda b: _dense_rows(X, b[0], b[1], cols),
+                key="mean_z",
+                desc="mean_z",
+            )
+        return np.concatenate(parts) if parts else np.empty((0, len(index_sets)))
     with numba_threads(n_jobs) as threads:
-        for lo, hi in progress(bounds, total=len(bounds), desc=method):
+        kernel = ssgsea_es if method == "ssgsea" else singscore_raw
+        parts = map_chunks(
+            partial(kernel, gene_sets=index_sets, n_jobs=threads),
+            bounds,
+            ids=ids,
             # rank-based: float32 input ranks exactly like its float64 copy, at half the memory and sort time
-            block = _dense_rows(X, lo, hi, keep_float32=True)
-            if method == "ssgsea":
-                out[lo:hi] = ssgsea_es(block, index_sets, n_jobs=threads)
-            else:
-                out[lo:hi] = singscore_raw(block, index_sets, n_jobs=threads)
-    return out
+            load=lambda b: _dense_rows(X, b[0], b[1], keep_float32=True),
+            key=method,
+            desc=method,
+        )
+    return np.concatenate(parts) if parts else np.empty((0, len(index_sets)))
 
 
 def _cohort_stats(X: Any, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
