@@ -60,3 +60,22 @@ def test_stratify_counts_add_up_on_real_response(reference_table):
 def test_stratify_refuses_unknown_tables():
     with pytest.raises(KeyError, match="lacks the column 'state'"):
         stratify_response(pd.DataFrame({"sample": [], "rule": [], "strategy": [], "direction": []}), pd.Series())
+
+
+def test_borderline_counted_as_firing_moves_patients_into_group_1():
+    ev = pd.DataFrame(
+        {
+            "sample": ["a", "b", "c", "d"],
+            "rule": "r",
+            "strategy": "immune_checkpoint_blockade",
+            "direction": "supports",
+            "state": ["fires", "borderline", "does not fire", "does not fire"],
+        }
+    )
+    resp = pd.Series(["R", "R", "NR", "R"], index=list("abcd"))
+    firm = stratify_response(ev, resp).set_index("kind").loc["rule"]
+    assert (firm["n_1"], firm["n_2"], firm["n_left_out"]) == (1, 2, 1)
+    sens = stratify_response(ev, resp, count_borderline=True).set_index("kind").loc["rule"]
+    assert (sens["n_1"], sens["responders_1"], sens["n_left_out"]) == (2, 2, 0)
+    strat = stratify_response(ev, resp, count_borderline=True).set_index("kind").loc["strategy"]
+    assert (strat["group_1"], strat["n_1"], strat["n_2"]) == ("supported", 2, 0)
