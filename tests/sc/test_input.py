@@ -153,3 +153,13 @@ def test_read_cells_records_input(tmp_path, cells: ad.AnnData) -> None:
     assert prov.inputs[0]["sha256"] == w.uns["tmescope_input"]["sha256"]
     with pytest.raises(InputError, match="No file at"):
         read_cells(tmp_path / "absent.h5ad")
+
+
+def test_counts_in_raw_are_used(cells: ad.AnnData) -> None:
+    a = _one_sample(cells)
+    a.raw = a.copy()  # the scanpy habit: keep the counts in .raw, then normalise X
+    a.X = _lognorm(sparse.csr_matrix(a.X))
+    with pytest.warns(AutoFixWarning, match=r"raw counts taken from adata\.raw\.X"):
+        w = prepare_cells(a)
+    assert w.uns["tmescope_input"]["matrix"] == "adata.raw.X"
+    np.testing.assert_array_equal(w.layers["counts"].toarray(), a.raw.X.toarray())

@@ -213,10 +213,14 @@ def _choose(adata: AnnData, layer: str | None, scale: str) -> tuple[str, CellSca
             if s.scale == "counts":
                 notes.append(f"adata.X is {x_scale.scale} ({x_scale.evidence}); raw counts taken from {_label(name)}")
                 return name, s, notes
+    raw_scale = detect_cell_scale(adata.raw.X) if adata.raw is not None else None
+    if raw_scale is not None and raw_scale.scale == "counts":
+        notes.append(f"adata.X is {x_scale.scale} ({x_scale.evidence}); raw counts taken from adata.raw.X")
+        return "raw", raw_scale, notes
     if x_scale.scale != "centered":
         return "X", x_scale, notes
     if adata.raw is not None:
-        s = detect_cell_scale(adata.raw.X)
+        s = raw_scale if raw_scale is not None else detect_cell_scale(adata.raw.X)
         if s.scale != "centered":
             notes.append(f"adata.X holds centred/scaled values ({x_scale.evidence}); used adata.raw.X ({s.evidence})")
             return "raw", s, notes
@@ -261,8 +265,8 @@ def prepare_cells(
     """Make the working AnnData of :mod:`tmescope.sc` from a scanpy user's AnnData (the input is not changed).
 
     The matrix is taken from ``layer`` when given; otherwise from ``X`` when it holds raw counts, else from a
-    counts layer (``counts``, ``raw_counts``, ``umi_counts``, ``count``), else from ``X`` when it is
-    log-normalised, else from ``adata.raw`` when ``X`` is scaled. Its scale is detected by
+    counts layer (``counts``, ``raw_counts``, ``umi_counts``, ``count``) or ``adata.raw`` holding counts, else
+    from ``X`` when it is log-normalised, else from ``adata.raw`` when ``X`` is scaled. Its scale is detected by
     :func:`detect_cell_scale` (or declared) and reported. Raw counts are kept in ``layers["counts"]`` and
     normalised with scanpy (``normalize_total`` to 10,000 + ``log1p``); log-normalised values are used as they
     are; linear normalised values get ``log1p`` (reported). Gene identifiers are mapped to HGNC symbols with
