@@ -44,14 +44,16 @@ class InsightResult(NamedTuple):
 
 
 class _Feature(NamedTuple):
-    value: pd.Series
-    label: pd.Series
-    ci_low: pd.Series
-    ci_high: pd.Series
-    percentile: pd.Series
+    """One feature's columns, aligned to the samples (plain arrays: read once per sample and clause)."""
+
+    value: np.ndarray
+    label: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    percentile: np.ndarray
     pct_source: str
-    pct_low: pd.Series
-    pct_high: pd.Series
+    pct_low: np.ndarray
+    pct_high: np.ndarray
 
 
 def _clauses(cond: dict[str, Any]) -> list[dict[str, Any]]:
@@ -114,7 +116,18 @@ def _feature_view(
         else:
             pct_low, pct_high = _interp_percentile(value, pct, ci_low), _interp_percentile(value, pct, ci_high)
     label = rows["label"].fillna("").astype(str)
-    return _Feature(value, label, ci_low, ci_high, pct, source, pct_low, pct_high)
+    arrays = (np.asarray(x, dtype=float) for x in (value, ci_low, ci_high, pct))
+    v_arr, lo_arr, hi_arr, p_arr = arrays
+    return _Feature(
+        v_arr,
+        label.to_numpy(dtype=object),
+        lo_arr,
+        hi_arr,
+        p_arr,
+        source,
+        np.asarray(pct_low, dtype=float),
+        np.asarray(pct_high, dtype=float),
+    )
 
 
 def _compare(x: float, op: str, thr: float) -> bool:
@@ -148,8 +161,8 @@ def _eval_clause(
     if f is None:
         rec["text"] = f"{name}: not in the feature table"
         return rec
-    v, lo, hi, p = (float(s.iloc[i]) for s in (f.value, f.ci_low, f.ci_high, f.percentile))
-    rec.update(value=v, label=f.label.iloc[i], ci_low=lo, ci_high=hi, percentile=p, percentile_source=f.pct_source)
+    v, lo, hi, p = (float(x[i]) for x in (f.value, f.ci_low, f.ci_high, f.percentile))
+    rec.update(value=v, label=str(f.label[i]), ci_low=lo, ci_high=hi, percentile=p, percentile_source=f.pct_source)
     interval = f" [{_fmt(lo)}–{_fmt(hi)}]" if np.isfinite(lo) and np.isfinite(hi) else ""
     if rec["kind"] == "label":
         lab = rec["label"]
@@ -159,7 +172,7 @@ def _eval_clause(
         wanted = [str(x) for x in c["value"]] if op == "in" else [str(c["value"])]
         hit = (lab in wanted) if op in ("in", "==") else (lab not in wanted)
         rec["result"] = _T if hit else _F
-        conf = float(confidence.value.iloc[i]) if confidence is not None else np.nan
+        conf = float(confidence.value[i]) if confidence is not None else np.nan
         # A low-confidence label that meets the clause might be wrong; one that does not meet it stays "no",
         # since the table does not say which label would replace it.
         if hit and np.isfinite(conf) and conf < defaults["label_confidence_min"]:
@@ -191,7 +204,7 @@ def _eval_clause(
     hit = _compare(p, op, thr)
     rec["result"] = _T if hit else _F
     margin = float(c.get("margin", defaults["percentile_margin"]))
-    plo, phi = float(f.pct_low.iloc[i]), float(f.pct_high.iloc[i])
+    plo, phi = float(f.pct_low[i]), float(f.pct_high[i])
     if abs(p - thr) < margin or (
         np.isfinite(plo) and np.isfinite(phi) and _compare(plo, op, thr) != _compare(phi, op, thr)
     ):
