@@ -161,3 +161,37 @@ def test_write_cohort_without_curves(sim: tuple[pd.DataFrame, pd.DataFrame], tmp
     html = (tmp_path / "w" / "report" / "index.html").read_text()
     assert "No survival outcome could be analysed" in html
     assert "No response outcome was analysed" in html
+
+
+def test_run_with_groups_and_prediction(profile_dir: Path) -> None:
+    runner = CliRunner()
+    out = profile_dir.parent / "gp"
+    res = runner.invoke(
+        main,
+        [
+            "cohort",
+            str(profile_dir),
+            "--clinical",
+            str(profile_dir.parent / "clinical.tsv"),
+            "-o",
+            str(out),
+            "--outcome",
+            "response",
+            "--compare",
+            "sim.group",
+            "--predict",
+            "--by",
+            "",
+            "--n-boot",
+            "50",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "out-of-fold AUC" in res.output
+    assert (out / "groups.tsv").exists()
+    summary = json.loads((out / "prediction.json").read_text())
+    assert 0 <= summary["auc_out_of_fold"] <= 1
+    html = (out / "report" / "index.html").read_text()
+    assert 'id="groups"' in html
+    assert 'id="prediction"' in html
+    assert "Out-of-fold AUC" in html

@@ -44,6 +44,16 @@ from tmescope._cli._common import handle_errors
     show_default=True,
     help="Multiple-testing correction.",
 )
+@click.option(
+    "--compare",
+    default=None,
+    help="Also compare the groups of this clinical column or categorical feature on every feature (groups.tsv).",
+)
+@click.option(
+    "--predict",
+    is_flag=True,
+    help="Also fit a nested cross-validated response model (prediction.tsv/.json; out-of-fold AUC only).",
+)
 @click.option("--n-boot", type=click.IntRange(min=10), default=1000, show_default=True, help="AUC bootstraps.")
 @click.option("--title", default=None, help="Report title.")
 @click.option("--no-report", is_flag=True, help="Skip the HTML report.")
@@ -56,6 +66,8 @@ def cohort_command(  # noqa: PLR0917 - click passes every option positionally
     covariates: str,
     by: str,
     correction: str,
+    compare: str | None,
+    predict: bool,  # noqa: FBT001 - click passes flags positionally
     n_boot: int,
     title: str | None,
     no_report: bool,  # noqa: FBT001 - click passes flags positionally
@@ -76,6 +88,8 @@ def cohort_command(  # noqa: PLR0917 - click passes every option positionally
         by=[b.strip() for b in by.split(",") if b.strip()],
         correction=correction,
         n_boot=n_boot,
+        compare=compare,
+        predict=predict,
         title=title,
         report=not no_report,
     )
@@ -89,6 +103,13 @@ def cohort_command(  # noqa: PLR0917 - click passes every option positionally
             f"{outcome}: {int((rows['status'] == 'ok').sum())} features tested, {n_sig} with q < 0.05; "
             f"strongest {top['feature']} ({top['effect_type']} {top['effect']:.3g}, p = {top['p']:.2g})"
         )
+    pred = outdir / "prediction.json"
+    if pred.exists():
+        import json
+
+        summary = json.loads(pred.read_text(encoding="utf-8"))
+        lo, hi = summary["auc_ci"]
+        click.echo(f"response model: out-of-fold AUC {summary['auc_out_of_fold']:.3f} (95% CI {lo:.3f}-{hi:.3f})")
     click.echo(
         f"Wrote {outdir}/association.parquet, association.tsv, km_curves.tsv, roc.tsv, provenance.json"
         + ("" if no_report else ", report/")

@@ -1,7 +1,8 @@
 """Cohort analytics over tidy feature tables.
 
-Association of TME features with survival, response and RECIST, Kaplan–Meier curves, ROC curves, multiple-testing correction, random-effects pooling across cohorts and
-simulated cohorts with planted associations.
+Association of TME features with survival, response and RECIST, group comparisons, nested cross-validated
+prediction of response, Kaplan–Meier curves, ROC curves, multiple-testing correction, random-effects pooling
+across cohorts and simulated cohorts with planted associations.
 
 Examples
 --------
@@ -22,21 +23,27 @@ from tmescope.cohort._associate import (
     survival_curves,
 )
 from tmescope.cohort._data import OUTCOMES, feature_matrix
+from tmescope.cohort._groups import GROUP_COLUMNS, compare_groups
 from tmescope.cohort._meta import meta_analysis
+from tmescope.cohort._predict import PredictionResult, predict_response
 from tmescope.cohort._run import CohortResult, analyze_cohort, run_cohort, write_cohort
 from tmescope.cohort._simulate import simulate_cohort
 from tmescope.cohort._stats import adjust_pvalues
 
 __all__ = [
     "ASSOCIATION_COLUMNS",
+    "GROUP_COLUMNS",
     "OUTCOMES",
     "CohortResult",
+    "PredictionResult",
     "SurvivalCurves",
     "adjust_pvalues",
     "analyze_cohort",
     "associate",
+    "compare_groups",
     "feature_matrix",
     "meta_analysis",
+    "predict_response",
     "roc_curve",
     "run_cohort",
     "simulate_cohort",

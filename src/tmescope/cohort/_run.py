@@ -14,6 +14,8 @@ from tmescope._provenance import Provenance, atomic_path, collect
 from tmescope._settings import settings
 from tmescope.cohort._associate import SurvivalCurves, associate, roc_curve, survival_curves
 from tmescope.cohort._data import OUTCOMES, SURVIVAL, align_clinical, check_features
+from tmescope.cohort._groups import compare_groups
+from tmescope.cohort._predict import PredictionResult, predict_response
 
 if TYPE_CHECKING:
     import os
@@ -38,6 +40,10 @@ class CohortResult(NamedTuple):
     skipped: dict[str, str]
     #: Sample counts and settings.
     info: dict[str, Any]
+    #: Group comparison (:func:`compare_groups`), when asked for.
+    groups: pd.DataFrame | None = None
+    #: Nested cross-validated response model (:func:`predict_response`), when asked for.
+    prediction: PredictionResult | None = None
 
 
 def analyze_cohort(
@@ -49,6 +55,8 @@ def analyze_cohort(
     by: Sequence[str] = ("subtype.label", "immunotherapy.gep_18gene_ayers2017"),
     correction: str = "fdr_bh",
     n_boot: int = 1000,
+    compare: str | None = None,
+    predict: bool = False,
     seed: int | None = None,
 ) -> CohortResult:
     """Associate every feature with each outcome and draw up the curves the report shows.
@@ -69,6 +77,12 @@ def analyze_cohort(
         Groupings of the Kaplan–Meier curves: categorical features, numeric features (tertiles) or clinical columns.
     correction, n_boot, seed
         As in :func:`associate`.
+    compare
+        Also compare the groups of this clinical column or categorical feature on every feature
+        (:func:`compare_groups`).
+    predict
+        Also fit the nested cross-validated response model (:func:`predict_response`); a refusal (too few
+        responders) is listed in ``skipped``.
 
     Returns
     -------
@@ -141,7 +155,16 @@ def analyze_cohort(
         "seed": seed,
         "n_features_tested": int(association["feature"].nunique()),
     }
-    return CohortResult(association, curves, roc, skipped, info)
+    groups = (
+        compare_groups(table, groups=compare, clinical=clinical, correction=correction) if compare is not None else None
+    )
+    prediction = None
+    if predict:
+        try:
+            prediction = predict_response(table, clinical=clinical, n_boot=n_boot, seed=seed)
+        except InputError as err:
+            skipped["prediction"] = str(err)
+    return CohortResult(association, curves, roc, skipped, info, groups, prediction)
 
 
 def _clinical_from_profile(profile_dir: Path) -> pd.DataFrame:
@@ -217,6 +240,24 @@ def write_cohort(
     with atomic_path(out / "roc.tsv") as tmp:
         roc.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
     written += [out / "km_curves.tsv", out / "km_tests.json", out / "roc.tsv"]
+    if result.groups is not None:
+        with atomic_path(out / "groups.tsv") as tmp:
+            result.groups.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+        written.append(out / "groups.tsv")
+    if result.prediction is not None:
+        pr = result.prediction
+        with atomic_path(out / "prediction.tsv") as tmp:
+            pr.predictions.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+        with atomic_path(out / "prediction.json") as tmp:
+            summary = {
+                "auc_out_of_fold": pr.auc,
+                "auc_ci": list(pr.auc_ci),
+                "fold_auc": pr.fold_auc,
+                "features": pr.features.reset_index().to_dict(orient="records"),
+                "info": pr.info,
+            }
+            tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+        written += [out / "prediction.tsv", out / "prediction.json"]
     if report:
         from tmescope.report._cohort import write_cohort_report
 
@@ -234,6 +275,8 @@ def run_cohort(
     by: Sequence[str] = ("subtype.label", "immunotherapy.gep_18gene_ayers2017"),
     correction: str = "fdr_bh",
     n_boot: int = 1000,
+    compare: str | None = None,
+    predict: bool = False,
     seed: int | None = None,
     title: str | None = None,
     report: bool = True,
@@ -249,8 +292,9 @@ def run_cohort(
         ``report/index.html`` and ``provenance.json``.
     clinical
         Clinical file or table; by default the clinical columns stored in ``profile_dir/profile.h5ad``.
-    outcomes, covariates, by, correction, n_boot, seed
-        As in :func:`analyze_cohort`.
+    outcomes, covariates, by, correction, n_boot, compare, predict, seed
+        As in :func:`analyze_cohort`; ``compare`` adds ``groups.tsv``, ``predict`` adds ``prediction.tsv`` and
+        ``prediction.json``.
     title
         Report title.
     report
@@ -273,6 +317,8 @@ def run_cohort(
             "by": list(by),
             "correction": correction,
             "n_boot": n_boot,
+            "compare": compare or "",
+            "predict": predict,
         },
         seed=seed,
     )
@@ -295,6 +341,8 @@ def run_cohort(
             by=by,
             correction=correction,
             n_boot=n_boot,
+            compare=compare,
+            predict=predict,
             seed=seed,
         )
         for what, why in result.skipped.items():

@@ -299,3 +299,55 @@ def km_static(
         ax.legend(frameon=False, fontsize=8)
         fig.tight_layout()
         return _save(fig, stem, formats)
+
+
+def volcano(groups: pd.DataFrame, *, title: str | None = None) -> go.Figure:
+    """Volcano plot of a group comparison: Hedges' g against −log10 p, one colour per comparison.
+
+    Points with q < 0.05 are filled, the others hollow.
+
+    Examples
+    --------
+    >>> from tmescope.cohort import compare_groups, simulate_cohort
+    >>> feats, clin = simulate_cohort(n_samples=60, n_features=3, seed=0)
+    >>> fig = volcano(compare_groups(feats, groups="sim.group"))
+    >>> [t.name for t in fig.data]
+    ['A vs rest', 'B vs rest', 'C vs rest']
+    """
+    if not isinstance(groups, pd.DataFrame) or "hedges_g" not in groups.columns:
+        msg = "The volcano plot needs a table from tmescope.cohort.compare_groups."
+        raise InputError(msg)
+    ok = groups[(groups["status"] == "ok") & np.isfinite(groups["p"].astype(float))]
+    if ok.empty:
+        msg = "No feature could be compared, so there is nothing to plot."
+        raise InputError(msg)
+    data: list[dict[str, Any]] = []
+    for i, (comp, rows) in enumerate(ok.groupby("comparison", sort=True)):
+        col = PALETTE[i % len(PALETTE)]
+        sig = rows["q"].to_numpy(float) < Q_SIGNIFICANT
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": str(comp),
+                "x": rows["hedges_g"].tolist(),
+                "y": (-np.log10(np.maximum(rows["p"].to_numpy(float), 1e-300))).tolist(),
+                "marker": {
+                    "color": [col if s else "white" for s in sig],
+                    "line": {"color": col, "width": 1.2},
+                    "size": 8,
+                },
+                "text": rows["feature"].tolist(),
+                "customdata": np.column_stack([rows["q"], rows["n_group"], rows["n_reference"]]).tolist(),
+                "hovertemplate": "<b>%{text}</b><br>Hedges' g %{x:.2f}, −log10 p %{y:.1f}<br>q %{customdata[0]:.2g}, "
+                "n %{customdata[1]} vs %{customdata[2]}<extra>%{fullData.name}</extra>",
+            }
+        )
+    name = str(groups.attrs.get("groups", "groups"))
+    return _figure(
+        data,
+        title=title or f"Features by {name}: effect size vs significance (filled: q < {Q_SIGNIFICANT})",
+        height=480,
+        xaxis={"title": {"text": "Hedges' g (group − reference, in pooled SDs)"}, "zeroline": True},
+        yaxis={"title": {"text": "−log10 p (Mann–Whitney)"}, "rangemode": "tozero"},
+    )

@@ -18,6 +18,9 @@ from tmescope.report import _html as h
 from tmescope.report._write import _SKIP, _check_outdir, _write_assets
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from tmescope.cohort._predict import PredictionResult
     from tmescope.cohort._run import CohortResult
 
 logger = logging.getLogger(__name__)
@@ -128,10 +131,78 @@ def _roc_section(result: CohortResult) -> str:
     return h.section("roc", "ROC curves", h.figure(cfig.roc_curves(result.roc), "fig-roc", filename="roc"), howto=howto)
 
 
+def _groups_section(result: CohortResult) -> str:
+    g = result.groups
+    if g is None:
+        return ""
+    name = str(g.attrs.get("groups", "groups"))
+    sizes = ", ".join(f"{k}: {v}" for k, v in g.attrs.get("sizes", {}).items())
+    try:
+        content = h.figure(cfig.volcano(g), "fig-volcano", filename="volcano")
+    except _SKIP as err:
+        content = h.omitted("Volcano plot", str(err))
+    ok = g[g["status"] == "ok"].head(15)
+    frame = pd.DataFrame(
+        {
+            "feature": ok["feature"].to_numpy(),
+            "comparison": ok["comparison"].to_numpy(),
+            "Hedges' g": ok["hedges_g"].to_numpy(float),
+            "95% CI": [f"{h.fmt(lo)}–{h.fmt(hi)}" for lo, hi in zip(ok["g_ci_low"], ok["g_ci_high"], strict=True)],
+            "Cliff's delta": ok["cliffs_delta"].to_numpy(float),
+            "p": ok["p"].to_numpy(float),
+            "q": ok["q"].to_numpy(float),
+        }
+    )
+    content = f"<p>Groups of <b>{h.e(name)}</b> ({h.e(sizes)}).</p>" + content
+    content += h.table(frame, numeric=["Hedges' g", "Cliff's delta", "p", "q"], wrap=True)
+    howto = (
+        "Every feature compared between the groups. Right of 0: higher in the group than in its reference; higher "
+        "points: stronger evidence (Mann–Whitney). Filled points pass the false-discovery-rate cut."
+    )
+    return h.section("groups", f"Group comparison: {name}", content, howto=howto)
+
+
+def _prediction_section(result: CohortResult) -> str:
+    pr = result.prediction
+    if pr is None:
+        why = result.skipped.get("prediction")
+        return h.section("prediction", "Predictive model", h.omitted("Predictive model", why)) if why else ""
+    roc = pd.DataFrame(dict(zip(("fpr", "tpr"), _roc_points(pr), strict=True)))
+    roc.attrs["auc"] = pr.auc
+    fig = cfig.roc_curves({"model.out_of_fold": roc}, title="Out-of-fold ROC of the cross-validated model")
+    used = pr.features[pr.features["selected"] > 0].head(20).reset_index()
+    used.columns = ["feature", "folds selected", "mean coefficient (per SD)"]
+    lead = (
+        f"<p>Out-of-fold AUC <b>{pr.auc:.2f}</b> (bootstrap 95% CI {pr.auc_ci[0]:.2f}–{pr.auc_ci[1]:.2f}); per outer "
+        f"fold: {', '.join(f'{a:.2f}' for a in pr.fold_auc)}. {pr.info['n']} samples ({pr.info['n_responders']} "
+        f"responders), {pr.info['n_features']} features, {pr.info['n_outer']}×{pr.info['n_inner']} nested "
+        f"cross-validation, {h.e(pr.info['penalty'])} penalty, seed {pr.info['seed']}.</p>"
+    )
+    howto = (
+        "A regularised logistic model of response, tuned and scored by nested cross-validation: each sample is "
+        "scored by a model that never saw it, so the AUC estimates performance on new patients of the same kind. "
+        "Performance on the training samples themselves is not reported: it would overstate what the model can do."
+    )
+    content = lead + h.figure(fig, "fig-prediction", filename="prediction_roc")
+    content += h.table(used, numeric=["folds selected", "mean coefficient (per SD)"], wrap=True)
+    return h.section("prediction", "Predictive model (nested cross-validation)", content, howto=howto)
+
+
+def _roc_points(pr: PredictionResult) -> tuple[np.ndarray, np.ndarray]:
+    from tmescope.cohort._stats import roc_points
+
+    preds = pr.predictions
+    return roc_points(preds["probability"].to_numpy(float), preds["response"].to_numpy(bool))
+
+
 def _methods(result: CohortResult) -> str:
     info = result.info
     covs = ", ".join(info.get("covariates", [])) or "none"
-    skipped = "".join(f"<li><b>{h.e(k)}</b>: {h.e(v)}</li>" for k, v in result.skipped.items() if " by " not in k)
+    skipped = "".join(
+        f"<li><b>{h.e(k)}</b>: {h.e(v)}</li>"
+        for k, v in result.skipped.items()
+        if " by " not in k and k != "prediction"
+    )
     return (
         "<ul>"
         "<li>Numeric features are z-scored within the cohort (effects per SD); each level of a categorical feature "
@@ -183,8 +254,10 @@ def write_cohort_report(
         toc = [(f"outcome-{o}", OUTCOME_NAMES[o]) for o in outcomes] + [
             ("km", "Kaplan–Meier"),
             ("roc", "ROC"),
-            ("methods", "Methods"),
         ]
+        toc += [("groups", "Groups")] if result.groups is not None else []
+        toc += [("prediction", "Prediction")] if result.prediction is not None or "prediction" in result.skipped else []
+        toc += [("methods", "Methods")]
         covs = ", ".join(info.get("covariates", []))
         body = [
             f"<h1>{h.e(title)}</h1>",
@@ -197,6 +270,7 @@ def write_cohort_report(
         body += [_outcome_section(result, o, tmp, static=static) for o in outcomes]
         body.append(_km_section(result, tmp, static=static))
         body.append(_roc_section(result))
+        body += [x for x in (_groups_section(result), _prediction_section(result)) if x]
         body.append(h.section("methods", "Methods", _methods(result)))
         html = h.page(
             title=title,
