@@ -215,3 +215,23 @@ def test_bad_inputs(tidy):
         evaluate_insights([1, 2])  # type: ignore[arg-type]
     with pytest.raises(InputError, match="no rows to evaluate"):
         evaluate_insights(tidy([{"sample": "a", "feature": "insight.x", "value": 1.0}]))
+
+
+def test_results_do_not_depend_on_chunks_when_the_reference_is_given(reference_table):
+    from tmescope.profile import default_reference
+
+    table, _ = reference_table
+    table = table.copy()
+    comp = table["feature"].str.startswith("composition.")
+    table.loc[comp, "ci_low"] = (table.loc[comp, "value"] - 0.02).clip(lower=0)
+    table.loc[comp, "ci_high"] = table.loc[comp, "value"] + 0.02
+    ref = default_reference()
+    whole = evaluate_insights(table, reference=ref).evaluations
+    samples = pd.unique(table["sample"])
+    parts = [
+        evaluate_insights(table.loc[table["sample"].isin(chunk)], reference=ref).evaluations
+        for chunk in (samples[:7], samples[7:60], samples[60:])
+    ]
+    joined = pd.concat(parts).sort_values(["rule", "sample"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(joined, whole.sort_values(["rule", "sample"]).reset_index(drop=True))
+    assert (whole["state"] == BORDERLINE).any()
