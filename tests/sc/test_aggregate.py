@@ -244,3 +244,13 @@ def test_cli_with_own_marker_table(tmp_path: Path, cells: ad.AnnData) -> None:
     result = CliRunner().invoke(main, ["sc", str(path), "-o", str(tmp_path / "o2"), "--markers", str(bad)])
     assert result.exit_code == 2
     assert "lacks the column(s) ['compartment', 'gene']" in result.output
+
+
+def test_cli_never_overwrites_its_input(tmp_path: Path, cells: ad.AnnData) -> None:
+    path = tmp_path / "cells.h5ad"
+    cells.write_h5ad(path)
+    before = path.read_bytes()
+    result = CliRunner().invoke(main, ["sc", str(path), "-o", str(tmp_path), "--sample-key", "patient"])
+    assert result.exit_code == 2
+    assert "choose another output folder" in result.output
+    assert path.read_bytes() == before

@@ -57,6 +57,7 @@ def sc_command(  # noqa: PLR0917 - click passes every option positionally
     and provenance.json.
     """
     from tmescope import _keys
+    from tmescope._errors import InputError
     from tmescope._provenance import Provenance, collect
     from tmescope._settings import settings
     from tmescope.genes import snapshot
@@ -81,6 +82,12 @@ def sc_command(  # noqa: PLR0917 - click passes every option positionally
         "gbm": gbm,
         "markers": str(markers) if markers else None,
     }
+    outputs = ("features.parquet", "features.tsv", "cells.h5ad", "pseudobulk.h5ad", "provenance.json")
+    if adata.resolve() in {(out / name).resolve() for name in outputs}:
+        msg = (
+            f"The input '{adata}' is one of the files `tmescope sc` writes into '{out}'; choose another output folder."
+        )
+        raise InputError(msg)
     prov = Provenance("sc", params=params, seed=settings.seed)
     with collect(prov):
         prov.add_resource("genes", snapshot())
