@@ -235,3 +235,25 @@ def test_results_do_not_depend_on_chunks_when_the_reference_is_given(reference_t
     joined = pd.concat(parts).sort_values(["rule", "sample"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(joined, whole.sort_values(["rule", "sample"]).reset_index(drop=True))
     assert (whole["state"] == BORDERLINE).any()
+
+
+def test_numeric_equality_and_membership(tmp_path: Path, tidy):
+    kb = _rules(
+        tmp_path,
+        {
+            "any": [
+                {"feature": "spatial.n_slides", "op": "in", "value": [2, 3]},
+                {"feature": "x.y", "op": "==", "value": 7},
+            ]
+        },
+    )
+    rows = [
+        {"sample": "two", "feature": "spatial.n_slides", "value": 2.0},
+        {"sample": "one", "feature": "spatial.n_slides", "value": 1.0},
+        {"sample": "one", "feature": "x.y", "value": 7.0},
+        {"sample": "none", "feature": "spatial.n_slides", "value": 5.0},
+        {"sample": "none", "feature": "x.y", "value": 6.0},
+    ]
+    res = evaluate_insights(tidy(rows), rules=kb)
+    assert [_state(res, s) for s in ("two", "one", "none")] == [FIRES, FIRES, NOT_FIRING]
+    assert "needs in {2, 3}" in res.evaluations.set_index("sample").loc["two", "evidence"]

@@ -182,10 +182,15 @@ def _eval_clause(
         rec["text"] = f"{name} = {lab}{conf_txt}; needs {op} {shown}"
         return rec
     if rec["kind"] == "value":
-        thr = float(c["value"])
         if not np.isfinite(v):
             rec["text"] = f"{name}: no value for this sample"
             return rec
+        if op == "in":
+            wanted_values = [float(x) for x in c["value"]]
+            rec["result"] = _T if v in wanted_values else _F
+            rec["text"] = f"{name} = {_fmt(v)}; needs in {{{', '.join(f'{x:g}' for x in wanted_values)}}}"
+            return rec
+        thr = float(c["value"])
         hit = _compare(v, op, thr)
         rec["result"] = _T if hit else _F
         margin = float(c.get("margin", 0.0))
