@@ -24,7 +24,9 @@ def run_demo(outdir: str | os.PathLike[str]) -> list[Path]:
     -------
     list of pathlib.Path
         The files written: the profile outputs (``profile.h5ad``, ``features.parquet``, ``features.tsv``,
-        ``report/index.html``), ``inspection.json``, ``clinical_summary.json`` and ``provenance.json``.
+        ``report/index.html``), the cohort analysis (``cohort/``: association tables and
+        ``cohort/report/index.html``, see :func:`tmescope.cohort.write_cohort`), ``inspection.json``,
+        ``clinical_summary.json`` and ``provenance.json``.
     """
     from tmescope._settings import settings
     from tmescope.datasets import liu2019_melanoma
@@ -59,7 +61,16 @@ def run_demo(outdir: str | os.PathLike[str]) -> list[Path]:
         profiled = write_profile(
             adata, out, clinical=clinical, title="TME profiles: Liu et al. 2019 melanoma, anti-PD-1 (n = 121)"
         )
-    written = list(profiled)
+        # Cohort analysis of the same profile against the outcomes: association tables, forest plots, Kaplan–Meier
+        # and ROC curves, the cross-validated response model (cohort/report/index.html).
+        from tmescope.cohort import analyze_cohort, write_cohort
+        from tmescope.io import read_features
+
+        cohort_result = analyze_cohort(read_features(out), clinical=clinical, predict=True, seed=settings.seed)
+        cohort_files = write_cohort(
+            cohort_result, out / "cohort", title="Cohort analysis: Liu et al. 2019 melanoma, anti-PD-1 (n = 121)"
+        )
+    written = list(profiled) + cohort_files
     for name, content in (("inspection.json", summary), ("clinical_summary.json", clinical_summary)):
         path = out / name
         with atomic_path(path) as tmp:
