@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("scoring", "accuracy")
+SUITES = ("scoring", "accuracy", "spatial", "crosstalk")
 
 
 def main(argv: list[str]) -> int:

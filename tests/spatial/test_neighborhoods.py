@@ -36,3 +36,15 @@ def test_niches_recovered_seeded_and_n_jobs_invariant():
     np.testing.assert_allclose(freq.sum(axis=1), 1.0)
     lab = a.obs["cellular_neighborhood"].astype(str).to_numpy()
     assert (np.char.find(lab[x < 150].astype(str), "Tumor") >= 0).mean() > 0.95
+
+
+def test_centres_from_a_sample_give_the_same_niches():
+    r = np.random.default_rng(2)
+    x, y = r.uniform(0, 600, 4000), r.uniform(0, 600, 4000)
+    kind = np.select([x < 200, x < 400], ["Tumor", "T"], "Fibroblast")
+    a = read_spatial(pd.DataFrame({"x": x, "y": y, "cell_type": kind}), unit="um")
+    b = a.copy()
+    cellular_neighborhoods(a, n_neighborhoods=3, seed=0)
+    cellular_neighborhoods(b, n_neighborhoods=3, seed=0, fit_cells=500)
+    same = pd.crosstab(a.obs["cellular_neighborhood"], b.obs["cellular_neighborhood"]).to_numpy()
+    assert same.max(axis=1).sum() / same.sum() > 0.97

@@ -58,9 +58,16 @@ def _count_pairs(  # noqa: PLR0917 - numba kernel
                     d2 = dx * dx + dy * dy
                     if d2 > tmax or j == i:
                         continue
-                    r = 0
-                    while d2 > thr2[r]:
-                        r += 1
+                    # first threshold >= d2 (binary search)
+                    lo_r = 0
+                    hi_r = n_bins - 1
+                    while lo_r < hi_r:
+                        mid = (lo_r + hi_r) >> 1
+                        if d2 <= thr2[mid]:
+                            hi_r = mid
+                        else:
+                            lo_r = mid + 1
+                    r = lo_r
                     acc[(base + labels[j]) * n_bins + r] += 1
     total = out.sum(axis=0).reshape((k, k, n_bins))
     for r in range(1, n_bins):

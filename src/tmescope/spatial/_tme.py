@@ -46,9 +46,12 @@ def _resolve(
     return list(types)
 
 
+_NOT_IMMUNE = re.compile(r"non[- ]?immune|tumou?r", re.IGNORECASE)
+
+
 def immune_types_of(categories: list[str], tumor_types: Sequence[str]) -> list[str]:
-    """Cell types whose names look like immune cells (documented keyword rule), minus the tumour types."""
-    return [c for c in categories if _IMMUNE.search(c) and c not in tumor_types]
+    """Cell types whose names look like immune cells (documented keyword rule), minus tumour and non-immune names."""
+    return [c for c in categories if _IMMUNE.search(c) and not _NOT_IMMUNE.search(c) and c not in tumor_types]
 
 
 def mixing_scores(
@@ -273,9 +276,11 @@ def infiltration(
         raise InputError(msg)
     immune = _resolve(immune_types, cats, None, "immune_types") if immune_types else immune_types_of(cats, tumor)
     cd8 = _resolve(cd8_types, cats, _CD8, "cd8_types")
+    if cd8_types is None:
+        cd8 = [c for c in cd8 if c not in tumor and not _NOT_IMMUNE.search(c)]
     cd8_rule = "names containing 'CD8'" if cd8_types is None else "given"
     if not cd8:
-        cd8 = [c for c in cats if _T_CELL.search(c) and c not in tumor]
+        cd8 = [c for c in cats if _T_CELL.search(c) and c not in tumor and not _NOT_IMMUNE.search(c)]
         cd8_rule = "no CD8 type: T-cell/lymphocyte names"
     if not cd8:
         warn("No CD8 or T-cell type found; immune phenotypes are 'desert' by construction. Pass cd8_types=.")
