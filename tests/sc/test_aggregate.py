@@ -254,3 +254,20 @@ def test_cli_never_overwrites_its_input(tmp_path: Path, cells: ad.AnnData) -> No
     assert result.exit_code == 2
     assert "choose another output folder" in result.output
     assert path.read_bytes() == before
+
+
+def test_cli_twice_gives_identical_tables(tmp_path: Path, cells: ad.AnnData) -> None:
+    path = tmp_path / "tumour.h5ad"
+    cells.write_h5ad(path)
+    tables = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        result = CliRunner().invoke(
+            main, ["--quiet", "--seed", "7", "sc", str(path), "-o", str(out), "--sample-key", "patient"]
+        )
+        assert result.exit_code == 0, result.output
+        tables.append((out / "features.tsv").read_bytes())
+        prov = json.loads((out / "provenance.json").read_text())
+        assert prov["seed"] == 7
+        assert prov["inputs"][0]["sha256"]
+    assert tables[0] == tables[1]

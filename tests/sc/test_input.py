@@ -163,3 +163,22 @@ def test_counts_in_raw_are_used(cells: ad.AnnData) -> None:
         w = prepare_cells(a)
     assert w.uns["tmescope_input"]["matrix"] == "adata.raw.X"
     np.testing.assert_array_equal(w.layers["counts"].toarray(), a.raw.X.toarray())
+
+
+def test_damaged_and_oversized_files_are_refused(tmp_path, cells: ad.AnnData) -> None:
+    empty = tmp_path / "empty.h5ad"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match=r"is empty \(0 bytes\)"):
+        read_cells(empty)
+    renamed = tmp_path / "table.h5ad"
+    renamed.write_text("gene\tS1\nCD8A\t1\n")
+    with pytest.raises(InputError, match="is not an HDF5/h5ad file"):
+        read_cells(renamed)
+    good = tmp_path / "cells.h5ad"
+    _one_sample(cells).write_h5ad(good)
+    cut = tmp_path / "cut.h5ad"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(InputError, match="incomplete or corrupt"):
+        read_cells(cut)
+    with pytest.raises(InputError, match="above the budget"):
+        read_cells(good, max_bytes=1000)

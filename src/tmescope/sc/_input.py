@@ -400,12 +400,73 @@ def _normalise(work: AnnData, found: CellScale) -> None:
     work.X = sparse.csr_matrix(work.X, dtype=np.float32)
 
 
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def _stored_bytes(node: Any) -> int:
+    """Bytes a dense dataset or a sparse group (data, indices, indptr) takes in memory once loaded."""
+    import h5py
+
+    if isinstance(node, h5py.Dataset):
+        return int(np.prod(node.shape, dtype=np.int64)) * int(node.dtype.itemsize)
+    if isinstance(node, h5py.Group):
+        return sum(_stored_bytes(node[k]) for k in ("data", "indices", "indptr") if k in node)
+    return 0
+
+
+def check_h5ad(path: Path, *, max_bytes: int | None = None) -> int:
+    """Check that ``path`` is a complete HDF5 file whose matrices fit the memory budget; return their size.
+
+    Counts ``X``, ``raw/X`` and every layer. Refuses an empty file, a file that is not HDF5 (a TSV renamed
+    ``.h5ad``, a pickle), an HDF5 file cut short, and matrices above ``max_bytes`` (default: half the memory,
+    at most 16 GiB), before anything is loaded.
+    """
+    import h5py
+
+    from tmescope.io._sniff import human_bytes, memory_budget
+
+    size = path.stat().st_size
+    if size == 0:
+        msg = f"File '{path}' is empty (0 bytes); it was probably not written completely. Write it again."
+        raise InputError(msg)
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head != _HDF5_MAGIC:
+        msg = (
+            f"File '{path}' is not an HDF5/h5ad file (it starts with {head!r}). tmescope sc reads .h5ad files "
+            "written by AnnData.write_h5ad; convert other formats with anndata or scanpy first."
+        )
+        raise InputError(msg)
+    try:
+        with h5py.File(path, "r") as f:
+            need = _stored_bytes(f.get("X"))
+            if "raw" in f and "X" in f["raw"]:
+                need += _stored_bytes(f["raw"]["X"])
+            if "layers" in f:
+                need += sum(_stored_bytes(f["layers"][k]) for k in f["layers"])
+    except (OSError, KeyError, ValueError) as exc:
+        msg = (
+            f"File '{path}' is an incomplete or corrupt HDF5/h5ad file ({exc}); it was probably cut short while "
+            "copying or writing. Copy it again or write it again with AnnData.write_h5ad."
+        )
+        raise InputError(msg) from None
+    budget = int(max_bytes) if max_bytes is not None else memory_budget()
+    if need > budget:
+        msg = (
+            f"File '{path}' holds matrices of {human_bytes(need)} in memory (X, raw and layers), above the budget "
+            f"of {human_bytes(budget)}. Subset it first (cells or genes), or raise the budget with max_bytes=."
+        )
+        raise InputError(msg)
+    return need
+
+
 def read_cells(
     path: str | os.PathLike[str],
     *,
     sample_key: str | None = None,
     layer: str | None = None,
     scale: str = "auto",
+    max_bytes: int | None = None,
 ) -> AnnData:
     """Read an ``.h5ad`` file and prepare it with :func:`prepare_cells`.
 
@@ -415,6 +476,8 @@ def read_cells(
         The ``.h5ad`` file (cells × genes).
     sample_key, layer, scale
         As in :func:`prepare_cells`.
+    max_bytes
+        Memory budget for the stored matrices (checked before loading, see :func:`check_h5ad`).
 
     Returns
     -------
@@ -432,6 +495,7 @@ def read_cells(
     if not p.is_file():
         msg = f"No file at '{p}'; give the path of an .h5ad file written by AnnData.write_h5ad."
         raise InputError(msg)
+    check_h5ad(p, max_bytes=max_bytes)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
