@@ -261,3 +261,18 @@ def test_state_programs_peak_in_their_compartment_on_merfish(merfish_annotated: 
         assert per_compartment[name].idxmax() == compartment, (name, per_compartment[name].round(2).to_dict())
     summary = cells.uns["sc_states"]["summary"]
     assert set(summary.loc[summary["set"] == "pan_caf_markers", "compartment"]) == {"fibroblast"}
+
+
+def test_contract_dense_sparse_order_and_keys(prepared: ad.AnnData) -> None:
+    before = {"obs": set(prepared.obs), "obsm": set(prepared.obsm), "uns": set(prepared.uns)}
+    order = prepared.obs_names.copy()
+    sparse_run, _ = _quiet(annotate_compartments, prepared, seed=0, copy=True)
+    dense = prepared.copy()
+    dense.X = dense.X.toarray()
+    dense_run, _ = _quiet(annotate_compartments, dense, seed=0, copy=True)
+    pd.testing.assert_series_equal(sparse_run.obs["compartment"], dense_run.obs["compartment"])
+    assert sparse_run.obs_names.equals(order)
+    assert set(sparse_run.obs) - before["obs"] == {"compartment", "compartment_confidence", "compartment_cluster"}
+    assert set(sparse_run.obsm) - before["obsm"] == {"compartment_scores"}
+    assert set(sparse_run.uns) - before["uns"] == {"compartment"}
+    assert not sparse_run.layers.keys() - prepared.layers.keys()
