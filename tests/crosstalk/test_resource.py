@@ -29,6 +29,7 @@ def test_channel_annotation_matches_rules():
     assert lookup[("CCL2", "CCR2")] == "myeloid_recruitment"
     assert lookup[("VEGFA", "NRP1")] == "angiogenesis"
     assert lookup[("COL1A1", "ITGA1_ITGB1")] == "ecm_integrin"
+    assert lookup[("HLA-DRA", "LAG3")] == "immune_checkpoint"
     assert lookup[("CD80", "CD28")] == ""  # co-stimulation is not a checkpoint
 
 

@@ -64,9 +64,11 @@ def expression_matrix(adata: AnnData, layer: str | None) -> tuple[Any, pd.Index]
 
 
 def gene_matrix(x: Any, var_names: pd.Index, genes: list[str]) -> sp.csr_matrix:
-    """CSR float64 matrix of ``genes`` (in that order); checks that values are non-negative and finite."""
+    """CSR matrix (float32 or float64) of ``genes`` in that order; checks values are non-negative and finite."""
     pos = pd.Index(var_names).get_indexer(genes)
-    sub = sp.csr_matrix(x[:, pos] if sp.issparse(x) else np.asarray(x)[:, pos], dtype=np.float64)
+    sub = x[:, pos] if sp.issparse(x) else np.asarray(x)[:, pos]
+    dtype = sub.dtype if sub.dtype in (np.float32, np.float64) else np.float64
+    sub = sp.csr_matrix(sub, dtype=dtype)
     sub.eliminate_zeros()
     bad = ~np.isfinite(sub.data)
     if bad.any():
@@ -126,8 +128,12 @@ def _score_sample(
     means = sums / counts[:, None]
     nnz = group_sums(sp.csr_matrix((np.ones_like(x.data), x.indices, x.indptr), shape=x.shape), codes, n_groups)
     props = nnz / counts[:, None]
-    sq = group_sums(sp.csr_matrix((x.data**2, x.indices, x.indptr), shape=x.shape), codes, n_groups)
-    lin = group_sums(sp.csr_matrix((np.expm1(x.data), x.indices, x.indptr), shape=x.shape), codes, n_groups)
+    sq = group_sums(
+        sp.csr_matrix((x.data.astype(np.float64) ** 2, x.indices, x.indptr), shape=x.shape), codes, n_groups
+    )
+    lin = group_sums(
+        sp.csr_matrix((np.expm1(x.data.astype(np.float64)), x.indices, x.indptr), shape=x.shape), codes, n_groups
+    )
     n = counts.sum()
     mu = sums.sum(0) / n
     var = (sq.sum(0) - n * mu**2) / max(n - 1, 1)

@@ -15,6 +15,8 @@ import scipy.sparse as sp  # noqa: TC002 - used at run time by the kernels
 #: Permutations per block; each block draws from its own child ``SeedSequence``, so neither the number of jobs
 #: nor the order in which blocks run can change a result.
 BLOCK = 64
+#: Permutations that share one pass over the matrix inside the kernel.
+BATCH = 4
 
 
 @numba.njit(cache=True, nogil=True)
@@ -48,24 +50,36 @@ def _exceedances(  # noqa: PLR0917 - numba kernels take arrays positionally
     rec: np.ndarray,
     observed: np.ndarray,
 ) -> np.ndarray:
-    """Per interaction, how many of the permutations in ``perm_codes`` (B x n_cells) score at least ``observed``."""
+    """Per interaction, how many of the permutations in ``perm_codes`` (B x n_cells) score at least ``observed``.
+
+    Permutations are processed :data:`BATCH` at a time so that each row of the matrix is read once per batch.
+    """
     n_perm = perm_codes.shape[0]
     n_cells = perm_codes.shape[1]
     n_ent = subunits.shape[0]
     n_int = src.shape[0]
     hits = np.zeros((n_perm, n_int), dtype=np.uint8)
-    for b in numba.prange(n_perm):
-        acc = np.zeros((n_groups, n_genes), dtype=np.float64)
+    n_tasks = (n_perm + BATCH - 1) // BATCH
+    for task in numba.prange(n_tasks):
+        lo = task * BATCH
+        nb = min(BATCH, n_perm - lo)
+        acc = np.zeros((nb, n_groups, n_genes), dtype=np.float64)
+        g = np.empty(nb, dtype=np.int64)
         for i in range(n_cells):
-            g = perm_codes[b, i]
+            for b in range(nb):
+                g[b] = perm_codes[lo + b, i]
             for k in range(indptr[i], indptr[i + 1]):
-                acc[g, indices[k]] += data[k]
+                col = indices[k]
+                v = data[k]
+                for b in range(nb):
+                    acc[b, g[b], col] += v
         ent = np.empty((n_groups, n_ent), dtype=np.float64)
-        _entity_means(acc, inv_counts, subunits, ent)
-        for k in range(n_int):
-            score = 0.5 * (ent[src[k], lig[k]] + ent[tgt[k], rec[k]])
-            if score >= observed[k]:
-                hits[b, k] = 1
+        for b in range(nb):
+            _entity_means(acc[b], inv_counts, subunits, ent)
+            for k in range(n_int):
+                score = 0.5 * (ent[src[k], lig[k]] + ent[tgt[k], rec[k]])
+                if score >= observed[k]:
+                    hits[lo + b, k] = 1
     out = np.zeros(n_int, dtype=np.int64)
     for b in range(n_perm):
         for k in range(n_int):
@@ -160,7 +174,8 @@ def permutation_pvalues(  # noqa: PLR0917
     lmean, rmean = ent[src, lig], ent[tgt, rec]
     observed = 0.5 * (lmean + rmean)
     # The test itself compares against the unmasked mean, as CellPhoneDB does; zero-masking is for reporting.
-    indptr, indices, data = x.indptr.astype(np.int64), x.indices.astype(np.int64), x.data.astype(np.float64)
+    # No copies of the matrix: numba compiles for its own index and value types; sums are float64 whatever they are.
+    indptr, indices, data = x.indptr, x.indices, x.data
     subunits = np.ascontiguousarray(subunits, dtype=np.int64)
     ids = [np.ascontiguousarray(a, dtype=np.int64) for a in (src, tgt, lig, rec)]
 

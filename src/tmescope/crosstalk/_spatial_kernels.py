@@ -146,13 +146,7 @@ def contact_pvalues(  # noqa: PLR0917
     1.5
     """
     codes = np.ascontiguousarray(codes, dtype=np.int32)
-    args = (
-        x.indptr.astype(np.int64),
-        x.indices.astype(np.int64),
-        x.data.astype(np.float64),
-        graph.indptr.astype(np.int64),
-        graph.indices.astype(np.int64),
-    )
+    args = (x.indptr, x.indices, x.data, graph.indptr.astype(np.int64), graph.indices.astype(np.int64))
     sub = np.ascontiguousarray(subunits, dtype=np.int64)
     ids = [np.ascontiguousarray(a, dtype=np.int64) for a in (src, tgt, lig, rec)]
     observed = _contact_scores(*args, codes, n_groups, x.shape[1], sub, *ids)  # type: ignore[call-arg]
