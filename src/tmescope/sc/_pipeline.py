@@ -34,6 +34,7 @@ def profile_cells(
     labels_key: str | None = None,
     layer: str | None = None,
     scale: str = "auto",
+    markers: pd.DataFrame | None = None,
     resolution: float = 2.0,
     min_score: float = 0.15,
     states: bool = True,
@@ -57,7 +58,7 @@ def profile_cells(
         ``obs`` column with the user's own cell-type labels, used instead of the marker annotator.
     layer, scale
         As in :func:`prepare_cells`.
-    resolution, min_score
+    markers, resolution, min_score
         As in :func:`annotate_compartments`.
     states
         Score the state programs.
@@ -77,7 +78,9 @@ def profile_cells(
     """
     seed = settings.seed if seed is None else int(seed)
     cells = prepare_cells(adata, sample_key=sample_key, layer=layer, scale=scale)
-    annotate_compartments(cells, labels_key=labels_key, resolution=resolution, min_score=min_score, seed=seed)
+    annotate_compartments(
+        cells, labels_key=labels_key, markers=markers, resolution=resolution, min_score=min_score, seed=seed
+    )
     if states:
         score_states(cells)
         if gbm:
