@@ -105,7 +105,9 @@ def estimate_kernel(X: np.ndarray, gene_sets: list[np.ndarray]) -> np.ndarray:
             continue
         w = weights[:, idx]
         r = remaining[:, idx]
-        hit_part = (w * r).sum(axis=1) / w.sum(axis=1)
+        # cumulative sums add in one fixed order whatever the array's shape, so a sample's score does not depend
+        # on which other samples share the array (.sum takes shape- and alignment-dependent SIMD paths)
+        hit_part = np.cumsum(w * r, axis=1)[:, -1] / np.cumsum(w, axis=1)[:, -1]
         miss_part = (total - r.sum(axis=1)) / (n_genes - idx.size)
         out[:, j] = hit_part - miss_part
     return out
