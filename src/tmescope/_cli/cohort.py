@@ -54,6 +54,12 @@ from tmescope._cli._common import handle_errors
     is_flag=True,
     help="Also fit a nested cross-validated response model (prediction.tsv/.json; out-of-fold AUC only).",
 )
+@click.option(
+    "--timepoints",
+    default="",
+    help="Comma-separated timepoint labels in time order, for patients sampled more than once (default: inferred "
+    "from pre/on/post in the labels).",
+)
 @click.option("--n-boot", type=click.IntRange(min=10), default=1000, show_default=True, help="AUC bootstraps.")
 @click.option("--title", default=None, help="Report title.")
 @click.option("--no-report", is_flag=True, help="Skip the HTML report.")
@@ -68,11 +74,14 @@ def cohort_command(  # noqa: PLR0917 - click passes every option positionally
     correction: str,
     compare: str | None,
     predict: bool,  # noqa: FBT001 - click passes flags positionally
+    timepoints: str,
     n_boot: int,
     title: str | None,
     no_report: bool,  # noqa: FBT001 - click passes flags positionally
 ) -> None:
     """Associate every TME feature of PROFILE_DIR (a `tmescope profile` output) with survival and response.
+
+    Patients with samples at several timepoints also get the paired longitudinal analysis.
 
     Writes OUT/association.parquet and .tsv (one row per outcome x feature: effect, 95% CI, p, q, AUC, flags),
     OUT/km_curves.tsv, OUT/km_tests.json, OUT/roc.tsv, OUT/provenance.json and OUT/report/index.html.
@@ -90,18 +99,26 @@ def cohort_command(  # noqa: PLR0917 - click passes every option positionally
         n_boot=n_boot,
         compare=compare,
         predict=predict,
+        timepoints=[t.strip() for t in timepoints.split(",") if t.strip()] or None,
         title=title,
         report=not no_report,
     )
     import pandas as pd
 
     assoc = pd.read_parquet(outdir / "association.parquet")
-    for outcome, rows in assoc.groupby("outcome", sort=False):
+    for outcome, rows in assoc.groupby("outcome", sort=False):  # empty when only groups/longitudinal ran
         n_sig = int((rows["q"] < 0.05).sum())
         top = rows.iloc[0]
         click.echo(
             f"{outcome}: {int((rows['status'] == 'ok').sum())} features tested, {n_sig} with q < 0.05; "
             f"strongest {top['feature']} ({top['effect_type']} {top['effect']:.3g}, p = {top['p']:.2g})"
+        )
+    changes = outdir / "longitudinal_changes.tsv"
+    if changes.exists():
+        ch = pd.read_csv(changes, sep="\t")
+        click.echo(
+            f"longitudinal: {int(ch['n_pairs'].max())} paired patients, {int((ch['q'] < 0.05).sum())} features "
+            "changed with q < 0.05"
         )
     pred = outdir / "prediction.json"
     if pred.exists():

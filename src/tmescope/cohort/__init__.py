@@ -1,7 +1,7 @@
 """Cohort analytics over tidy feature tables.
 
 Association of TME features with survival, response and RECIST, group comparisons, nested cross-validated
-prediction of response, Kaplan–Meier curves, ROC curves, multiple-testing correction, random-effects pooling
+prediction of response, paired longitudinal change, Kaplan–Meier curves, ROC curves, multiple-testing correction, random-effects pooling
 across cohorts and simulated cohorts with planted associations.
 
 Examples
@@ -24,6 +24,12 @@ from tmescope.cohort._associate import (
 )
 from tmescope.cohort._data import OUTCOMES, feature_matrix
 from tmescope.cohort._groups import GROUP_COLUMNS, compare_groups
+from tmescope.cohort._longitudinal import (
+    LONGITUDINAL_COLUMNS,
+    LongitudinalResult,
+    longitudinal_change,
+    simulate_longitudinal,
+)
 from tmescope.cohort._meta import meta_analysis
 from tmescope.cohort._predict import PredictionResult, predict_response
 from tmescope.cohort._run import CohortResult, analyze_cohort, run_cohort, write_cohort
@@ -33,8 +39,10 @@ from tmescope.cohort._stats import adjust_pvalues
 __all__ = [
     "ASSOCIATION_COLUMNS",
     "GROUP_COLUMNS",
+    "LONGITUDINAL_COLUMNS",
     "OUTCOMES",
     "CohortResult",
+    "LongitudinalResult",
     "PredictionResult",
     "SurvivalCurves",
     "adjust_pvalues",
@@ -42,11 +50,13 @@ __all__ = [
     "associate",
     "compare_groups",
     "feature_matrix",
+    "longitudinal_change",
     "meta_analysis",
     "predict_response",
     "roc_curve",
     "run_cohort",
     "simulate_cohort",
+    "simulate_longitudinal",
     "survival_curves",
     "write_cohort",
 ]

@@ -79,7 +79,7 @@ def predict_response(
     --------
     >>> from tmescope.cohort import simulate_cohort
     >>> feats, clin = simulate_cohort(n_samples=150, n_features=8, effects={"sim.f0": 1.5}, seed=0)
-    >>> res = predict_response(feats, clinical=clin, n_boot=200, seed=0)
+    >>> res = predict_response(feats, clinical=clin, n_inner=3, n_boot=200, seed=0)
     >>> bool(res.auc > 0.7), res.features.index[0]
     (True, 'sim.f0')
     """

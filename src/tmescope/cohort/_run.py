@@ -12,9 +12,10 @@ from tmescope._errors import InputError, TmescopeWarning
 from tmescope._logging import warn
 from tmescope._provenance import Provenance, atomic_path, collect
 from tmescope._settings import settings
-from tmescope.cohort._associate import SurvivalCurves, associate, roc_curve, survival_curves
+from tmescope.cohort._associate import ASSOCIATION_COLUMNS, SurvivalCurves, associate, roc_curve, survival_curves
 from tmescope.cohort._data import OUTCOMES, SURVIVAL, align_clinical, check_features
 from tmescope.cohort._groups import compare_groups
+from tmescope.cohort._longitudinal import LongitudinalResult, longitudinal_change
 from tmescope.cohort._predict import PredictionResult, predict_response
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ class CohortResult(NamedTuple):
     groups: pd.DataFrame | None = None
     #: Nested cross-validated response model (:func:`predict_response`), when asked for.
     prediction: PredictionResult | None = None
+    #: Paired change between timepoints (:func:`longitudinal_change`), when patients were sampled repeatedly.
+    longitudinal: LongitudinalResult | None = None
 
 
 def analyze_cohort(
@@ -57,6 +60,8 @@ def analyze_cohort(
     n_boot: int = 1000,
     compare: str | None = None,
     predict: bool = False,
+    longitudinal: bool | None = None,
+    timepoints: Sequence[str] | None = None,
     seed: int | None = None,
 ) -> CohortResult:
     """Associate every feature with each outcome and draw up the curves the report shows.
@@ -83,6 +88,12 @@ def analyze_cohort(
     predict
         Also fit the nested cross-validated response model (:func:`predict_response`); a refusal (too few
         responders) is listed in ``skipped``.
+    longitudinal
+        Paired change between timepoints (:func:`longitudinal_change`): ``True`` requires it (refusal raised),
+        ``None`` runs it when some patient has several samples (a refusal is listed in ``skipped``), ``False``
+        skips it.
+    timepoints
+        Timepoint labels in time order, for the longitudinal analysis.
 
     Returns
     -------
@@ -122,11 +133,7 @@ def analyze_cohort(
             skipped[outcome] = str(err)
             continue
         tables.append(res)
-    if not tables:
-        reasons = "; ".join(f"{k}: {v}" for k, v in skipped.items())
-        msg = f"No outcome could be analysed ({reasons})."
-        raise InputError(msg)
-    association = pd.concat(tables, ignore_index=True)
+    association = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(ASSOCIATION_COLUMNS))
     curves: dict[str, SurvivalCurves] = {}
     done = {str(t.attrs["outcome"]) for t in tables}
     for outcome in [o for o in SURVIVAL if o in done]:
@@ -164,7 +171,22 @@ def analyze_cohort(
             prediction = predict_response(table, clinical=clinical, n_boot=n_boot, seed=seed)
         except InputError as err:
             skipped["prediction"] = str(err)
-    return CohortResult(association, curves, roc, skipped, info, groups, prediction)
+    long_res = None
+    if longitudinal is not False:
+        clin_all = align_clinical(samples, clinical)
+        repeated = "patient_id" in clin_all.columns and clin_all["patient_id"].dropna().astype(str).duplicated().any()
+        if longitudinal or repeated:
+            try:
+                long_res = longitudinal_change(table, clinical=clinical, order=timepoints)
+            except InputError as err:
+                if longitudinal:
+                    raise
+                skipped["longitudinal"] = str(err)
+    if not tables and groups is None and long_res is None:
+        reasons = "; ".join(f"{k}: {v}" for k, v in skipped.items())
+        msg = f"No outcome could be analysed ({reasons})."
+        raise InputError(msg)
+    return CohortResult(association, curves, roc, skipped, info, groups, prediction, long_res)
 
 
 def _clinical_from_profile(profile_dir: Path) -> pd.DataFrame:
@@ -258,6 +280,16 @@ def write_cohort(
             }
             tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
         written += [out / "prediction.tsv", out / "prediction.json"]
+    if result.longitudinal is not None:
+        lr = result.longitudinal
+        for name, frame in (
+            ("longitudinal_changes.tsv", lr.changes),
+            ("longitudinal_per_patient.tsv", lr.per_patient),
+            ("subtype_transitions.tsv", lr.transitions),
+        ):
+            with atomic_path(out / name) as tmp:
+                frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+            written.append(out / name)
     if report:
         from tmescope.report._cohort import write_cohort_report
 
@@ -277,6 +309,8 @@ def run_cohort(
     n_boot: int = 1000,
     compare: str | None = None,
     predict: bool = False,
+    longitudinal: bool | None = None,
+    timepoints: Sequence[str] | None = None,
     seed: int | None = None,
     title: str | None = None,
     report: bool = True,
@@ -292,9 +326,10 @@ def run_cohort(
         ``report/index.html`` and ``provenance.json``.
     clinical
         Clinical file or table; by default the clinical columns stored in ``profile_dir/profile.h5ad``.
-    outcomes, covariates, by, correction, n_boot, compare, predict, seed
+    outcomes, covariates, by, correction, n_boot, compare, predict, longitudinal, timepoints, seed
         As in :func:`analyze_cohort`; ``compare`` adds ``groups.tsv``, ``predict`` adds ``prediction.tsv`` and
-        ``prediction.json``.
+        ``prediction.json``, the longitudinal analysis adds ``longitudinal_changes.tsv``,
+        ``longitudinal_per_patient.tsv`` and ``subtype_transitions.tsv``.
     title
         Report title.
     report
@@ -343,6 +378,8 @@ def run_cohort(
             n_boot=n_boot,
             compare=compare,
             predict=predict,
+            longitudinal=longitudinal,
+            timepoints=timepoints,
             seed=seed,
         )
         for what, why in result.skipped.items():

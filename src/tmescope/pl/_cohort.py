@@ -351,3 +351,53 @@ def volcano(groups: pd.DataFrame, *, title: str | None = None) -> go.Figure:
         xaxis={"title": {"text": "Hedges' g (group − reference, in pooled SDs)"}, "zeroline": True},
         yaxis={"title": {"text": "−log10 p (Mann–Whitney)"}, "rangemode": "tozero"},
     )
+
+
+def timeline(timeline: pd.DataFrame, *, feature: str, title: str | None = None) -> go.Figure:
+    """Per-patient timeline of one feature: a line per patient through its timepoints, markers coloured by subtype.
+
+    ``timeline`` is :attr:`tmescope.cohort.LongitudinalResult.timeline`.
+
+    Examples
+    --------
+    >>> from tmescope.cohort import longitudinal_change, simulate_longitudinal
+    >>> feats, clin = simulate_longitudinal(n_patients=6, seed=0)
+    >>> fig = timeline(longitudinal_change(feats, clinical=clin).timeline, feature="sim.f0")
+    >>> len(fig.data)
+    6
+    """
+    rows = timeline[timeline["feature"] == feature]
+    if rows.empty:
+        msg = f"Feature {feature!r} is not in the timeline table."
+        raise InputError(msg)
+    subtype = timeline[timeline["feature"] == "subtype.label"].set_index("sample")["label"]
+    ticks = rows.drop_duplicates("order").sort_values("order")
+    data: list[dict[str, Any]] = []
+    for pat, g in rows.sort_values(["order", "sample"]).groupby("patient", sort=True):
+        labs = subtype.reindex(g["sample"]).fillna("").astype(str).tolist()
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": str(pat),
+                "x": g["order"].tolist(),
+                "y": g["value"].tolist(),
+                "line": {"color": "#9AA5B1", "width": 1},
+                "marker": {"color": [_data.subtype_color(lb) if lb else "#9AA5B1" for lb in labs], "size": 9},
+                "text": [f"{s} ({t}) {lb}" for s, t, lb in zip(g["sample"], g["timepoint"], labs, strict=True)],
+                "hovertemplate": f"<b>{pat}</b> %{{text}}<br>{feature}: %{{y:.3g}}<extra></extra>",
+                "showlegend": False,
+            }
+        )
+    return _figure(
+        data,
+        title=title or f"{feature} per patient over time (markers: TME subtype)",
+        height=420,
+        xaxis={
+            "title": {"text": "timepoint"},
+            "tickmode": "array",
+            "tickvals": ticks["order"].tolist(),
+            "ticktext": ticks["timepoint"].astype(str).tolist(),
+        },
+        yaxis={"title": {"text": feature}},
+    )

@@ -195,13 +195,63 @@ def _roc_points(pr: PredictionResult) -> tuple[np.ndarray, np.ndarray]:
     return roc_points(preds["probability"].to_numpy(float), preds["response"].to_numpy(bool))
 
 
+def _longitudinal_section(result: CohortResult) -> str:
+    lr = result.longitudinal
+    if lr is None:
+        why = result.skipped.get("longitudinal")
+        return h.section("longitudinal", "Longitudinal", h.omitted("Longitudinal analysis", why)) if why else ""
+    info = lr.info
+    ch = lr.changes
+    ok = ch[ch["status"] == "ok"]
+    lead = (
+        f"<p>{info['n_patients_paired']} patient(s) sampled at two or more timepoints ({h.e(', '.join(info['timepoints']))}); "
+        f"{info['replicate_pairs']} replicate pair(s) for the technical noise; the TME subtype changed in "
+        f"{info['subtype_changed']} patient(s).</p>"
+    )
+    figs = []
+    for i, feat in enumerate(ok["feature"].head(3)):
+        try:
+            figs.append(
+                h.figure(cfig.timeline(lr.timeline, feature=str(feat)), f"fig-timeline-{i}", filename=f"timeline_{i}")
+            )
+        except _SKIP as err:
+            figs.append(h.omitted(f"Timeline of {feat}", str(err)))
+    top = ok.head(15)
+    frame = pd.DataFrame(
+        {
+            "feature": top["feature"].to_numpy(),
+            "pairs": top["n_pairs"].to_numpy(float).astype(int),
+            "mean change": top["mean_change"].to_numpy(float),
+            "technical noise SD": top["noise_sd"].to_numpy(float),
+            "beyond noise": top["n_beyond_noise"].to_numpy(float),
+            "Wilcoxon p": top["p"].to_numpy(float),
+            "q": top["q"].to_numpy(float),
+        }
+    )
+    trans = lr.transitions.groupby(["from", "to"]).size().rename("patients").reset_index()
+    howto = (
+        "For patients biopsied more than once: how each feature changed from the first to the last biopsy. "
+        "<b>Technical noise</b> is the spread expected between two measurements of the same tumour (from replicate "
+        "samples, or from the features' confidence intervals); <b>beyond noise</b> counts patients whose change is "
+        "larger than 1.96 noise SDs. Each line in the timelines is one patient; marker colours are TME subtypes."
+    )
+    content = (
+        lead
+        + "".join(figs)
+        + h.table(frame, numeric=[c for c in frame.columns if c != "feature"], wrap=True)
+        + "<h3>Subtype transitions (first → last timepoint)</h3>"
+        + h.table(trans, numeric=["patients"])
+    )
+    return h.section("longitudinal", "Longitudinal change", content, howto=howto)
+
+
 def _methods(result: CohortResult) -> str:
     info = result.info
     covs = ", ".join(info.get("covariates", [])) or "none"
     skipped = "".join(
         f"<li><b>{h.e(k)}</b>: {h.e(v)}</li>"
         for k, v in result.skipped.items()
-        if " by " not in k and k != "prediction"
+        if " by " not in k and k not in ("prediction", "longitudinal")
     )
     return (
         "<ul>"
@@ -257,6 +307,7 @@ def write_cohort_report(
         ]
         toc += [("groups", "Groups")] if result.groups is not None else []
         toc += [("prediction", "Prediction")] if result.prediction is not None or "prediction" in result.skipped else []
+        toc += [("longitudinal", "Longitudinal")] if result.longitudinal is not None else []
         toc += [("methods", "Methods")]
         covs = ", ".join(info.get("covariates", []))
         body = [
@@ -270,7 +321,7 @@ def write_cohort_report(
         body += [_outcome_section(result, o, tmp, static=static) for o in outcomes]
         body.append(_km_section(result, tmp, static=static))
         body.append(_roc_section(result))
-        body += [x for x in (_groups_section(result), _prediction_section(result)) if x]
+        body += [x for x in (_groups_section(result), _prediction_section(result), _longitudinal_section(result)) if x]
         body.append(h.section("methods", "Methods", _methods(result)))
         html = h.page(
             title=title,
