@@ -144,3 +144,14 @@ def test_failed_chunks_named_then_resumed_on_workers(on_cluster, tmp_path):
     out = map_chunks(partial(_marked, folder=str(marks)), list(range(6)), ids=ids, key="marked", checkpoint_dir=ckpt)
     assert out == [100, 101, 102, 103, 104, 105]
     assert sorted(p.name for p in marks.iterdir()) == ["ran-1", "ran-4"]
+
+
+def test_use_scheduler_points_tmescope_at_a_running_cluster(client):
+    from tmescope._execution import use_scheduler
+
+    messages: list[str] = []
+    with use_scheduler(client.scheduler.address, echo=messages.append) as other:
+        assert settings.client is other
+        assert map_chunks(abs, [-1, -2, 3]) == [1, 2, 3]
+    assert settings.client is None
+    assert messages[0].startswith("Dask cluster: 2 worker(s); dashboard ")
