@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 #: Planted compartments of the synthetic data and the genes that mark them.
 PLANTED: dict[str, list[str]] = {
-    "t_cd8": ["CD3D", "CD3E", "CD3G", "CD8A", "CD8B", "NKG7"],
+    "cd8_t": ["CD3D", "CD3E", "CD3G", "CD8A", "CD8B", "NKG7"],
     "b_cell": ["MS4A1", "CD79A", "CD79B", "CD19", "BANK1"],
     "monocyte_macrophage": ["CD14", "LYZ", "CD68", "CSF1R", "FCN1", "AIF1"],
     "fibroblast": ["COL1A1", "COL1A2", "COL3A1", "DCN", "LUM", "PDGFRA"],

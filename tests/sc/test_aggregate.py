@@ -92,7 +92,7 @@ def test_pseudobulk_feeds_build_reference(annotated: ad.AnnData) -> None:
         pytest.skip("tmescope.bulk.build_reference is not available")
     pb = pseudobulk(annotated, groupby="compartment")
     ref = bulk.build_reference(pb, groupby="compartment", sample_key="patient", n_markers=5)
-    assert {"b_cell", "t_cd8", "fibroblast", "monocyte_macrophage"} <= set(ref.cell_types)
+    assert {"b_cell", "cd8_t", "fibroblast", "monocyte_macrophage"} <= set(ref.cell_types)
 
 
 def test_pseudobulk_of_log_input_is_normalised_expression(cells: ad.AnnData) -> None:
@@ -211,7 +211,7 @@ def test_gbm_states(rng: np.random.Generator) -> None:
         X[k * 20 : (k + 1) * 20, [col[g] for g in states[name][0].genes]] += 3.0
     a = ad.AnnData(X, var=pd.DataFrame(index=genes))
     a.obs["sample"] = ["g1", "g2"] * 40
-    a.obs["compartment"] = pd.Categorical(["unknown"] * 78 + ["t_cd8"] * 2)
+    a.obs["compartment"] = pd.Categorical(["unknown"] * 78 + ["cd8_t"] * 2)
     score_states(a, sets=neftel, sample_key="sample")
     mix = assign_gbm_states(a)
     got = a.obs["gbm_state"].astype(str).to_numpy()

@@ -26,26 +26,26 @@ from tmescope.sc import (
 #: Expert labels of pbmc68k_reduced (``bulk_labels``) as compartments; CD34+ progenitors have none.
 PBMC_TO_COMPARTMENT = {
     "CD4+/CD25 T Reg": "treg",
-    "CD4+/CD45RA+/CD25- Naive T": "t_cd4",
-    "CD4+/CD45RO+ Memory": "t_cd4",
-    "CD8+ Cytotoxic T": "t_cd8",
-    "CD8+/CD45RA+ Naive Cytotoxic": "t_cd8",
+    "CD4+/CD45RA+/CD25- Naive T": "cd4_t",
+    "CD4+/CD45RO+ Memory": "cd4_t",
+    "CD8+ Cytotoxic T": "cd8_t",
+    "CD8+/CD45RA+ Naive Cytotoxic": "cd8_t",
     "CD14+ Monocyte": "monocyte_macrophage",
     "CD19+ B": "b_cell",
     "CD56+ NK": "nk",
-    "Dendritic": "dendritic",
+    "Dendritic": "dendritic_cell",
 }
 #: Compartments as the lineages of the MERFISH labels (Chen 2024).
 COMPARTMENT_TO_LINEAGE = {
     "malignant_epithelial": "Epithelial",
-    "t_cd4": "Lymphocyte",
-    "t_cd8": "Lymphocyte",
+    "cd4_t": "Lymphocyte",
+    "cd8_t": "Lymphocyte",
     "treg": "Lymphocyte",
     "nk": "Lymphocyte",
     "b_cell": "Lymphocyte",
     "plasma": "Plasma",
     "monocyte_macrophage": "Myeloid",
-    "dendritic": "Myeloid",
+    "dendritic_cell": "Myeloid",
     "neutrophil": "Myeloid",
     "mast": "Mast",
     "fibroblast": "Fibroblast",
@@ -98,7 +98,7 @@ def test_planted_compartments_and_unknown_cluster(prepared: ad.AnnData) -> None:
     assert list(table.columns) == list(CLUSTER_COLUMNS)
     truth = prepared.obs["truth"].astype(str)
     label = prepared.obs["compartment"].astype(str)
-    for t in ("t_cd8", "b_cell", "monocyte_macrophage", "fibroblast"):
+    for t in ("cd8_t", "b_cell", "monocyte_macrophage", "fibroblast"):
         assert (label[truth == t] == t).mean() >= 0.95, t
     assert (label[truth == "mystery"] == "unknown").mean() >= 0.95
     assert (table.loc[table["label"] == "unknown", "flag"] == "unknown").all()
@@ -178,10 +178,10 @@ def test_agreement_with_pbmc68k_expert_labels(pbmc_annotated: ad.AnnData, pbmc_r
     pred = pbmc_annotated.obs["compartment"].astype(str).to_numpy()
     ari = adjusted_rand_score(truth[keep], pred[keep])
     assert ari >= 0.45  # measured 0.52 (seed 0)
-    labels = ["b_cell", "nk", "monocyte_macrophage", "dendritic", "t_cd8"]
+    labels = ["b_cell", "nk", "monocyte_macrophage", "dendritic_cell", "cd8_t"]
     f1 = dict(zip(labels, f1_score(truth[keep], pred[keep], labels=labels, average=None), strict=True))
-    assert min(f1[k] for k in ("b_cell", "nk", "monocyte_macrophage", "dendritic")) >= 0.7, f1
-    assert f1["t_cd8"] >= 0.55, f1
+    assert min(f1[k] for k in ("b_cell", "nk", "monocyte_macrophage", "dendritic_cell")) >= 0.7, f1
+    assert f1["cd8_t"] >= 0.55, f1
     # CD34+ progenitors are outside the marker table: they must not be given a compartment
     cd34 = pbmc_raw.obs["bulk_labels"].astype(str).to_numpy() == "CD34+"
     assert (pred[cd34] == "unknown").mean() >= 0.9
@@ -251,7 +251,7 @@ def test_state_programs_peak_in_their_compartment_on_merfish(merfish_annotated: 
         "pan_caf_markers": "fibroblast",
         "macrophage_m2_like_sc": "monocyte_macrophage",
         "t_cytotoxicity_sc": "nk",
-        "t_naive_memory_sc": "t_cd4",
+        "t_naive_memory_sc": "cd4_t",
     }
     every = default_state_sets()
     cells = merfish_annotated.copy()

@@ -69,9 +69,9 @@ def composition(adata: AnnData, *, sample_key: str | None = None, groupby: str =
     >>> import anndata as ad, numpy as np
     >>> a = ad.AnnData(np.zeros((4, 1)))
     >>> a.obs["sample"] = ["s1", "s1", "s1", "s2"]
-    >>> a.obs["compartment"] = ["t_cd8", "t_cd8", "b_cell", "b_cell"]
+    >>> a.obs["compartment"] = ["cd8_t", "cd8_t", "b_cell", "b_cell"]
     >>> composition(a, sample_key="sample")[["sample", "compartment", "fraction"]].values.tolist()
-    [['s1', 'b_cell', 0.3333333333333333], ['s1', 't_cd8', 0.6666666666666666], ['s2', 'b_cell', 1.0], ['s2', 't_cd8', 0.0]]
+    [['s1', 'b_cell', 0.3333333333333333], ['s1', 'cd8_t', 0.6666666666666666], ['s2', 'b_cell', 1.0], ['s2', 'cd8_t', 0.0]]
     """
     skey = sample_key_of(adata, sample_key)
     groups = _groupby_of(adata, groupby)
@@ -315,10 +315,10 @@ def sc_features(
     >>> import anndata as ad, numpy as np
     >>> a = ad.AnnData(np.zeros((3, 1)))
     >>> a.obs["sample"] = ["s1", "s1", "s2"]
-    >>> a.obs["compartment"] = ["t_cd8", "b_cell", "b_cell"]
+    >>> a.obs["compartment"] = ["cd8_t", "b_cell", "b_cell"]
     >>> f = sc_features(a, sample_key="sample", signatures=False)
     >>> f.loc[f["sample"] == "s1", ["feature", "value"]].values.tolist()
-    [['composition.b_cell', 0.5], ['composition.t_cd8', 0.5], ['sc.n_cells', 2.0]]
+    [['composition.b_cell', 0.5], ['composition.cd8_t', 0.5], ['sc.n_cells', 2.0]]
     """
     from tmescope.io import normalize_features
 

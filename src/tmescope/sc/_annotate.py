@@ -327,8 +327,8 @@ def annotate_compartments(
 ) -> pd.DataFrame | AnnData:
     """Annotate the major TME compartment of every cell, at cluster level, with per-cell scores.
 
-    Compartments: ``malignant_epithelial``, ``t_cd4``, ``t_cd8``, ``treg``, ``nk``, ``b_cell``, ``plasma``,
-    ``monocyte_macrophage``, ``dendritic``, ``mast``, ``neutrophil``, ``fibroblast``, ``pericyte_smooth_muscle``,
+    Compartments: ``malignant_epithelial``, ``cd4_t``, ``cd8_t``, ``treg``, ``nk``, ``b_cell``, ``plasma``,
+    ``monocyte_macrophage``, ``dendritic_cell``, ``mast``, ``neutrophil``, ``fibroblast``, ``pericyte_smooth_muscle``,
     ``endothelial`` (shipped markers; see ``docs/sc.md``), and ``unknown`` for clusters that match none.
 
     Parameters
@@ -373,7 +373,7 @@ def annotate_compartments(
     >>> a = prepare_cells(ad.AnnData(X, var=pd.DataFrame(index=genes)))
     >>> table = annotate_compartments(a, resolution=0.3, seed=0, markers=tiny_markers())
     >>> sorted(a.obs["compartment"].astype(str).value_counts().items())
-    [('b_cell', 30), ('monocyte_macrophage', 30), ('t_cd8', 30)]
+    [('b_cell', 30), ('cd8_t', 30), ('monocyte_macrophage', 30)]
     """
     from anndata import AnnData
 
@@ -489,10 +489,10 @@ def tiny_markers() -> pd.DataFrame:
     Examples
     --------
     >>> sorted(tiny_markers()["compartment"].unique())
-    ['b_cell', 'monocyte_macrophage', 't_cd8']
+    ['b_cell', 'cd8_t', 'monocyte_macrophage']
     """
     t = marker_table()
-    keep = t["compartment"].isin(["t_cd8", "b_cell", "monocyte_macrophage"]) & (t["direction"] == "+")
+    keep = t["compartment"].isin(["cd8_t", "b_cell", "monocyte_macrophage"]) & (t["direction"] == "+")
     return t[keep].reset_index(drop=True)
 
 

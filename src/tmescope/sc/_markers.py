@@ -19,14 +19,14 @@ if TYPE_CHECKING:
 #: The major TME compartments the marker annotator knows, in report order.
 COMPARTMENTS: tuple[str, ...] = (
     "malignant_epithelial",
-    "t_cd4",
-    "t_cd8",
+    "cd4_t",
+    "cd8_t",
     "treg",
     "nk",
     "b_cell",
     "plasma",
     "monocyte_macrophage",
-    "dendritic",
+    "dendritic_cell",
     "mast",
     "neutrophil",
     "fibroblast",
@@ -57,8 +57,8 @@ LIBRARY_STATE_SETS: dict[str, tuple[str, ...]] = {
             "normal_fibroblast_kieffer2020",
         )
     },
-    "exhausted_cd8_danaher2017": ("t_cd8",),
-    "cytolytic_activity_rooney2015": ("t_cd8", "nk"),
+    "exhausted_cd8_danaher2017": ("cd8_t",),
+    "cytolytic_activity_rooney2015": ("cd8_t", "nk"),
     "M1_signatures": ("monocyte_macrophage",),
     "tam_m2_exclusion_jiang2018": ("monocyte_macrophage",),
     "microglia_glioma_muller2017": ("monocyte_macrophage",),
@@ -173,7 +173,7 @@ def sc_state_sets() -> dict[str, tuple[GeneSet, tuple[str, ...]]]:
     --------
     >>> gs, comps = sc_state_sets()["t_exhaustion_sc"]
     >>> gs.genes[:3], comps
-    (('PDCD1', 'HAVCR2', 'LAG3'), ('t_cd8', 't_cd4', 'treg'))
+    (('PDCD1', 'HAVCR2', 'LAG3'), ('cd8_t', 'cd4_t', 'treg'))
     """
     out = {}
     for row in _state_table().itertuples(index=False):

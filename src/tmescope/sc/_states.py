@@ -126,11 +126,11 @@ def score_states(
     >>> rng = np.random.default_rng(0)
     >>> genes = ["GZMA", "GZMB", "PRF1", "NKG7", "GNLY", "CD3E"]
     >>> a = ad.AnnData(rng.gamma(1.0, size=(20, 6)), var=pd.DataFrame(index=genes))
-    >>> a.obs["compartment"] = ["t_cd8"] * 10 + ["nk"] * 10
+    >>> a.obs["compartment"] = ["cd8_t"] * 10 + ["nk"] * 10
     >>> a.obs["sample"] = ["p1", "p2"] * 10
-    >>> s = score_states(a, sets={"cyto": (genes[:5], ["t_cd8", "nk"])}, sample_key="sample", min_cells=3)
+    >>> s = score_states(a, sets={"cyto": (genes[:5], ["cd8_t", "nk"])}, sample_key="sample", min_cells=3)
     >>> s[["sample", "compartment", "n_cells"]].values.tolist()
-    [['p1', 'nk', 5], ['p1', 't_cd8', 5], ['p2', 'nk', 5], ['p2', 't_cd8', 5]]
+    [['p1', 'cd8_t', 5], ['p1', 'nk', 5], ['p2', 'cd8_t', 5], ['p2', 'nk', 5]]
     """
     from anndata import AnnData
 
@@ -239,7 +239,7 @@ def assign_gbm_states(
     --------
     >>> import anndata as ad, numpy as np, pandas as pd
     >>> a = ad.AnnData(np.zeros((3, 1)))
-    >>> a.obs["sample"], a.obs["compartment"] = "s1", ["unknown", "unknown", "t_cd8"]
+    >>> a.obs["sample"], a.obs["compartment"] = "s1", ["unknown", "unknown", "cd8_t"]
     >>> a.obsm["sc_states"] = pd.DataFrame(
     ...     {n: [0.0, 0.0, 0.0] for m in GBM_STATES.values() for n in m}, index=a.obs_names
     ... ).assign(mes2_neftel2019=[1.0, 0.0, 0.0], opc_neftel2019=[0.0, 2.0, 0.0])
