@@ -133,4 +133,41 @@ def cohort_command(  # noqa: PLR0917 - click passes every option positionally
     )
 
 
-COMMANDS = [cohort_command]
+@click.command("fidelity")
+@click.argument("models", type=click.Path(exists=True, path_type=Path))
+@click.argument("patients", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@click.option(
+    "--groupby",
+    default=None,
+    help="Categorical feature of the patients (e.g. subtype.label) to score against groups, not single patients.",
+)
+@click.option("--no-report", is_flag=True, help="Skip the HTML report.")
+@handle_errors
+def fidelity_command(
+    models: Path,
+    patients: Path,
+    out: Path,
+    groupby: str | None,
+    no_report: bool,  # noqa: FBT001 - click passes flags positionally
+) -> None:
+    """Score how closely the TME of each experimental model (MODELS) matches each patient tumour (PATIENTS).
+
+    MODELS and PATIENTS are feature tables or profile folders (e.g. `tmescope profile` outputs). Writes
+    OUT/fidelity.tsv, distance.tsv, compartments.tsv (deficits such as 'no CAF signal'), ranking.tsv,
+    provenance.json and OUT/report/index.html.
+    """
+    import pandas as pd
+
+    from tmescope.cohort import run_fidelity
+
+    outdir = run_fidelity(models, patients, out, groupby=groupby, report=not no_report)
+    comp = pd.read_csv(outdir / "compartments.tsv", sep="\t", index_col=0, keep_default_na=False)
+    fid = pd.read_csv(outdir / "fidelity.tsv", sep="\t", index_col=0)
+    for model, f in fid.mean(axis=1).sort_values(ascending=False).items():
+        deficit = comp.loc[model, "deficits"] if model in comp.index else ""
+        click.echo(f"{model}: mean fidelity {f:.2f}" + (f" ({deficit})" if deficit else ""))
+    click.echo(f"Wrote {outdir}/fidelity.tsv, distance.tsv, compartments.tsv, ranking.tsv, provenance.json")
+
+
+COMMANDS = [cohort_command, fidelity_command]

@@ -1,7 +1,7 @@
 """Cohort analytics over tidy feature tables.
 
 Association of TME features with survival, response and RECIST, group comparisons, nested cross-validated
-prediction of response, paired longitudinal change, Kaplan–Meier curves, ROC curves, multiple-testing correction, random-effects pooling
+prediction of response, paired longitudinal change, model fidelity, Kaplan–Meier curves, ROC curves, multiple-testing correction, random-effects pooling
 across cohorts and simulated cohorts with planted associations.
 
 Examples
@@ -23,6 +23,7 @@ from tmescope.cohort._associate import (
     survival_curves,
 )
 from tmescope.cohort._data import OUTCOMES, feature_matrix
+from tmescope.cohort._fidelity import COMPARTMENTS, FidelityResult, model_fidelity, run_fidelity, simulate_models
 from tmescope.cohort._groups import GROUP_COLUMNS, compare_groups
 from tmescope.cohort._longitudinal import (
     LONGITUDINAL_COLUMNS,
@@ -38,10 +39,12 @@ from tmescope.cohort._stats import adjust_pvalues
 
 __all__ = [
     "ASSOCIATION_COLUMNS",
+    "COMPARTMENTS",
     "GROUP_COLUMNS",
     "LONGITUDINAL_COLUMNS",
     "OUTCOMES",
     "CohortResult",
+    "FidelityResult",
     "LongitudinalResult",
     "PredictionResult",
     "SurvivalCurves",
@@ -52,11 +55,14 @@ __all__ = [
     "feature_matrix",
     "longitudinal_change",
     "meta_analysis",
+    "model_fidelity",
     "predict_response",
     "roc_curve",
     "run_cohort",
+    "run_fidelity",
     "simulate_cohort",
     "simulate_longitudinal",
+    "simulate_models",
     "survival_curves",
     "write_cohort",
 ]

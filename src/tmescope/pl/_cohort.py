@@ -401,3 +401,44 @@ def timeline(timeline: pd.DataFrame, *, feature: str, title: str | None = None) 
         },
         yaxis={"title": {"text": feature}},
     )
+
+
+def fidelity_matrix(fidelity: pd.DataFrame, *, deficits: pd.Series | None = None, max_targets: int = 200) -> go.Figure:
+    """Heatmap of model fidelity (models in rows, patients or groups in columns; 1 = closer than every tumour).
+
+    Examples
+    --------
+    >>> from tmescope.cohort import model_fidelity, simulate_models
+    >>> res = model_fidelity(*simulate_models(n_patients=12, seed=0))
+    >>> fidelity_matrix(res.fidelity).data[0].type
+    'heatmap'
+    """
+    if not isinstance(fidelity, pd.DataFrame) or fidelity.empty:
+        msg = "The fidelity matrix needs the `fidelity` table of tmescope.cohort.model_fidelity."
+        raise InputError(msg)
+    fid = fidelity.iloc[:, :max_targets]
+    order = fid.mean(axis=1).sort_values().index
+    fid = fid.loc[order]
+    ylabels = [
+        f"{m} ({deficits[m]})" if deficits is not None and isinstance(deficits.get(m), str) and deficits[m] else str(m)
+        for m in fid.index
+    ]
+    trace = {
+        "type": "heatmap",
+        "z": fid.to_numpy(float).tolist(),
+        "x": [str(c) for c in fid.columns],
+        "y": ylabels,
+        "zmin": 0,
+        "zmax": 1,
+        "colorscale": "Viridis",
+        "colorbar": {"title": {"text": "fidelity"}},
+        "hovertemplate": "model %{y}<br>target %{x}<br>fidelity %{z:.2f}<extra></extra>",
+    }
+    return _figure(
+        [trace],
+        title="Model fidelity: share of tumours farther from the target than the model",
+        height=max(300, 28 * len(fid) + 160),
+        xaxis={"title": {"text": "patient / group"}, "showgrid": False},
+        yaxis={"showgrid": False},
+        margin={"l": 360, "r": 30, "t": 60, "b": 80},
+    )

@@ -20,6 +20,7 @@ from tmescope.report._write import _SKIP, _check_outdir, _write_assets
 if TYPE_CHECKING:
     import numpy as np
 
+    from tmescope.cohort._fidelity import FidelityResult
     from tmescope.cohort._predict import PredictionResult
     from tmescope.cohort._run import CohortResult
 
@@ -336,4 +337,71 @@ def write_cohort_report(
     return outdir / "index.html"
 
 
-__all__ = ["write_cohort_report"]
+__all__ = ["write_cohort_report", "write_fidelity_report"]
+
+
+def write_fidelity_report(result: FidelityResult, outdir: str | Path, *, title: str = "Model fidelity") -> Path:
+    """Write the model-fidelity page: fidelity matrix, compartment deficits and the ranking of models per target.
+
+    Parameters
+    ----------
+    result
+        From :func:`tmescope.cohort.model_fidelity`.
+    outdir
+        Report folder (written under a temporary name and renamed when complete).
+    title
+        Page title.
+
+    Returns
+    -------
+    Path of ``outdir/index.html``.
+    """
+    outdir = Path(outdir)
+    _check_outdir(outdir)
+    with atomic_dir(outdir) as tmp:
+        _write_assets(tmp)
+        info = result.info
+        comp = result.compartments.reset_index()
+        deficits = result.compartments["deficits"]
+        try:
+            matrix = h.figure(
+                cfig.fidelity_matrix(result.fidelity, deficits=deficits), "fig-fidelity", filename="fidelity"
+            )
+        except _SKIP as err:
+            matrix = h.omitted("Fidelity matrix", str(err))
+        best = result.ranking[result.ranking["rank"] <= 3]
+        body = [
+            f"<h1>{h.e(title)}</h1>",
+            f'<p class="lead">{info["n_models"]} model(s) against {info["n_patients"]} patient tumour(s) in '
+            f"{info['n_features']} shared features (scaled by the {h.e(info['scaling'])}).</p>",
+            h.section(
+                "matrix",
+                "Fidelity matrix",
+                matrix,
+                howto="For each model (row) and patient or tumour group (column): the share of the other tumours "
+                "that are farther from that patient than the model is. 0.5 means the model is as close as a typical "
+                "other tumour; near 0, it is farther than any real tumour. Deficits are listed after the model name.",
+            ),
+            h.section(
+                "compartments",
+                "Compartments",
+                h.table(comp, numeric=[c for c in comp.columns if c not in ("model", "deficits")], wrap=True),
+                howto="Mean score of each TME compartment in patient z units and its percentile among the patients; a "
+                "compartment below the 5th percentile is reported as missing.",
+            ),
+            h.section(
+                "ranking",
+                "Best models per target",
+                h.table(best, numeric=["rank", "fidelity", "distance"], wrap=True),
+            ),
+        ]
+        html = h.page(
+            title=title,
+            body="\n".join(body),
+            root="",
+            links={},
+            nav='<a href="index.html">Model fidelity</a>',
+            generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        )
+        (tmp / "index.html").write_text(html, encoding="utf-8")
+    return outdir / "index.html"
