@@ -9,11 +9,12 @@ Examples
 
 from __future__ import annotations
 
-from tmescope.profile._chunked import open_source, profile_chunks, run_profile_chunked
+from tmescope.profile._chunked import ChunkedSource, open_source, profile_chunks, run_profile_chunked
 from tmescope.profile._profile import ProfileResult, build_reference, profile, run_profile, write_profile
 from tmescope.profile._reference import ReferenceCohort, default_reference, load_reference
 
 __all__ = [
+    "ChunkedSource",
     "ProfileResult",
     "ReferenceCohort",
     "build_reference",

@@ -1,0 +1,170 @@
+"""Scale-out benchmark: chunked reference-mode profiling on a dask LocalCluster, 1 and 2 workers.
+
+A synthetic cohort is built from the bundled Liu 2019 melanoma cohort (16,737 genes, log2(TPM+0.001)): each
+sample is a random real sample plus N(0, 0.3) noise, written as one parquet file (genes in rows). It is
+profiled with :func:`tmescope.profile.profile_chunks` against the shipped reference (signature scores, CYT/TIDE,
+ESTIMATE, deconvolution with 100 bootstraps, MCP-counter, reference-mode subtypes, immune phenotype,
+percentiles, insights) with ``--chunk-size`` samples per task on a LocalCluster of single-threaded worker
+processes. Recorded per run: wall time, samples/s, each worker's peak RSS (``ru_maxrss`` of the worker process,
+which is started fresh for the run), per-chunk compute time from the task stream, and the scheduler's cost per
+task (200 empty tasks). Identity of the tables across worker counts is checked.
+
+    .venv/bin/python -m benchmarks scale                                   # 2,000 samples, chunks of 250
+    .venv/bin/python -m benchmarks.scale --samples 5000 --chunk-size 250 --workers 1 2
+    .venv/bin/python -m benchmarks.scale --memory 100 400                   # peak RSS vs chunk size, 1 worker
+
+The extrapolation to W workers uses the measured numbers:
+``T(W) ≈ startup + ceil(n_chunks / W) × t_chunk + n_chunks × t_sched``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SEED = 0
+N_BOOT = 100
+
+
+def make_cohort(path: Path, n_samples: int, *, seed: int = SEED) -> int:
+    """Write the synthetic cohort (genes in rows, float32) and return its number of genes."""
+    from tmescope.datasets import liu2019_melanoma
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        adata, _ = liu2019_melanoma()
+    X = np.asarray(adata.X, dtype=np.float32)
+    floor = float(X.min())
+    rng = np.random.default_rng(seed)
+    cols: dict[str, np.ndarray] = {}
+    for lo in range(0, n_samples, 500):
+        hi = min(lo + 500, n_samples)
+        block = X[rng.integers(0, X.shape[0], hi - lo)] + rng.normal(0.0, 0.3, (hi - lo, X.shape[1])).astype(np.float32)
+        np.maximum(block, floor, out=block)
+        for i, row in enumerate(block, start=lo):
+            cols[f"S{i:06d}"] = row
+    table = pd.DataFrame(cols, index=pd.Index(adata.var_names, name="gene"))
+    table.to_parquet(path, row_group_size=len(table))
+    return int(X.shape[1])
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _noop(x: int) -> int:
+    return x
+
+
+def run(path: Path, *, n_workers: int, chunk_size: int, limit: int | None = None) -> dict[str, Any]:
+    """Profile the cohort on a fresh LocalCluster; returns timings, peak RSS per worker and the features."""
+    from distributed import Client, LocalCluster, get_task_stream
+
+    from tmescope._execution import map_chunks
+    from tmescope._settings import settings
+    from tmescope.profile import ChunkedSource, open_source, profile_chunks
+
+    full = open_source(path)
+    source = ChunkedSource(full.path, full.kind, full.samples[:limit], full.label_column)
+    warm = ChunkedSource(full.path, full.kind, full.samples[: 2 * n_workers], full.label_column)
+
+    t0 = time.perf_counter()
+    cluster = LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
+    )
+    client = Client(cluster)
+    startup = time.perf_counter() - t0
+    settings.client = client
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # warm-up: imports and numba compilation on the workers, excluded from the timing
+            profile_chunks(warm, chunk_size=1, n_boot=N_BOOT, seed=SEED)
+        t1 = time.perf_counter()
+        map_chunks(_noop, list(range(200)), key="noop")
+        t_sched = (time.perf_counter() - t1) / 200
+        with warnings.catch_warnings(), get_task_stream(client) as ts:
+            warnings.simplefilter("ignore")
+            t2 = time.perf_counter()
+            features = profile_chunks(source, chunk_size=chunk_size, n_boot=N_BOOT, seed=SEED)
+            wall = time.perf_counter() - t2
+        chunk_times = [
+            sum(s["stop"] - s["start"] for s in task["startstops"] if s["action"] == "compute")
+            for task in ts.data
+            if str(task["key"]).startswith("profile-")
+        ]
+        rss = client.run(_peak_rss_mb)
+    finally:
+        settings.client = None
+        client.close()
+        cluster.close()
+    n = len(source.samples)
+    return {
+        "workers": n_workers,
+        "samples": n,
+        "chunk_size": chunk_size,
+        "n_chunks": math.ceil(n / chunk_size),
+        "startup_s": round(startup, 2),
+        "wall_s": round(wall, 1),
+        "samples_per_s": round(n / wall, 2),
+        "chunk_compute_s_median": round(float(np.median(chunk_times)), 2) if chunk_times else None,
+        "chunk_compute_s_max": round(float(np.max(chunk_times)), 2) if chunk_times else None,
+        "sched_s_per_task": round(t_sched, 4),
+        "peak_rss_mb_per_worker": sorted(round(v) for v in rss.values()),
+        "driver_peak_rss_mb": round(_peak_rss_mb()),
+        "features": features,
+    }
+
+
+def extrapolate(res: dict[str, Any], *, n_samples: int, n_workers: int) -> float:
+    """Hours for ``n_samples`` on ``n_workers`` from one run's per-chunk cost and scheduler cost per task."""
+    n_chunks = math.ceil(n_samples / res["chunk_size"])
+    t_chunk = res["chunk_compute_s_median"]
+    seconds = res["startup_s"] + math.ceil(n_chunks / n_workers) * t_chunk + n_chunks * res["sched_s_per_task"]
+    return seconds / 3600.0
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--samples", type=int, default=2000)
+    p.add_argument("--chunk-size", type=int, default=250)
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--memory", type=int, nargs="*", default=[], help="chunk sizes for a peak-RSS series (1 worker)")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="tmescope-scale-") as tmp:
+        path = Path(tmp) / "cohort.parquet"
+        n_genes = make_cohort(path, args.samples)
+        print(f"cohort: {n_genes} genes x {args.samples} samples, {path.stat().st_size / 1e6:.0f} MB parquet")
+        results = []
+        for w in args.workers:
+            res = run(path, n_workers=w, chunk_size=args.chunk_size)
+            results.append(res)
+            print(json.dumps({k: v for k, v in res.items() if k != "features"}))
+        for res in results[1:]:
+            same = res["features"].equals(results[0]["features"])
+            print(f"features identical, {results[0]['workers']} vs {res['workers']} worker(s): {same}")
+        if len(results) > 1:
+            print(
+                f"scaling {results[0]['workers']}->{results[-1]['workers']} workers: "
+                f"{results[-1]['samples_per_s'] / results[0]['samples_per_s']:.2f}x"
+            )
+        base = results[0]
+        for n, w in ((50_000, 2), (50_000, 100), (1_000_000, 100)):
+            print(f"extrapolated: {n:,} samples on {w} workers ~ {extrapolate(base, n_samples=n, n_workers=w):.2f} h")
+        for size in args.memory:
+            res = run(path, n_workers=1, chunk_size=size, limit=2 * size)
+            print(json.dumps({"memory_series": True, **{k: v for k, v in res.items() if k != "features"}}))
+
+
+if __name__ == "__main__":
+    main()
