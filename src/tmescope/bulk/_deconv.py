@@ -4,8 +4,9 @@ Three fits share one pipeline (:func:`deconvolve_kernel`):
 
 - ``"epic"``: EPIC's approach (Racle et al. 2017): weighted least squares on the signature genes with
   fractions >= 0 and sum <= 1, so that 1 - sum is the mRNA share of uncharacterised ("other") cells;
-  genes are weighted by EPIC's signal-to-noise weights (when the reference has a variability) divided by
-  the gene's mean reference level (see :func:`_epic_weights`);
+  genes are weighted by EPIC's signal-to-noise weights (when the reference has a variability), divided by
+  the gene's mean reference level unless the reference says otherwise (TIL10 is fitted unweighted, as
+  quanTIseq does; see :func:`_epic_weights`);
 - ``"nnls"``: non-negative least squares without the sum constraint (sum scaled down to 1 when above);
 - ``"svr"``: CIBERSORT's ν-support-vector regression (Newman et al. 2015) on the standardised
   signature, ν chosen among 0.25/0.5/0.75 by reconstruction error; its relative fractions are put on an
@@ -63,13 +64,13 @@ class DeconvolutionResult:
     boot: np.ndarray | None
 
 
-def _epic_weights(ref: np.ndarray, var: np.ndarray | None) -> np.ndarray:
+def _epic_weights(ref: np.ndarray, var: np.ndarray | None, *, level: bool = True) -> np.ndarray:
     """Gene weights of the "epic" fit.
 
     EPIC's signal-to-noise weights (sum over cell types of profile / variability, capped at 100 x their
-    median) when the reference has a variability, else 1; both divided by the gene's mean reference
-    expression, so residuals count relative to the gene's level (Poisson-like) and a few very highly
-    expressed genes (e.g. immunoglobulins) do not decide the fit alone.
+    median) when the reference has a variability, else 1; with ``level``, divided by the gene's mean
+    reference expression, so residuals count relative to the gene's level (Poisson-like) and a few very
+    highly expressed genes (e.g. immunoglobulins) do not decide the fit alone.
     """
     w = np.ones(ref.shape[0])
     if var is not None:
@@ -77,9 +78,12 @@ def _epic_weights(ref: np.ndarray, var: np.ndarray | None) -> np.ndarray:
         positive = w[w > 0]
         if positive.size:
             w = np.minimum(w, 100.0 * float(np.median(positive)))
-    level = ref.mean(axis=1)
-    floor = max(1e-3, 0.01 * float(np.median(level[level > 0]))) if (level > 0).any() else 1.0
-    return w / np.maximum(level, floor)
+    if not level:
+        return w
+    mean_level = ref.mean(axis=1)
+    positive_level = mean_level[mean_level > 0]
+    floor = max(1e-3, 0.01 * float(np.median(positive_level))) if positive_level.size else 1.0
+    return w / np.maximum(mean_level, floor)
 
 
 def _cls_fit(R: np.ndarray, Y: np.ndarray, W: np.ndarray, cap: float) -> np.ndarray:
@@ -168,6 +172,7 @@ def deconvolve_kernel(
     other_content: float,
     method: str = "epic",
     variance: np.ndarray | None = None,
+    level_weighting: bool = True,
     n_boot: int = 200,
     ci: float = 0.95,
     seed: int = 0,
@@ -188,6 +193,8 @@ def deconvolve_kernel(
         ``"epic"``, ``"nnls"`` or ``"svr"``.
     variance
         Optional genes x cell types variability (EPIC gene weights).
+    level_weighting
+        Divide the "epic" gene weights by the gene's mean reference level (see :func:`_epic_weights`).
     n_boot, ci, seed
         Bootstrap replicates (0 for none), interval level, and seed. The gene resamples are drawn once
         from ``seed`` and shared by all samples, so a sample's result does not depend on the others.
@@ -215,7 +222,7 @@ def deconvolve_kernel(
     Y = np.asarray(Y, dtype=np.float64)
     R = np.asarray(R, dtype=np.float64)
     n_genes = R.shape[0]
-    w = _epic_weights(R, variance) if method == "epic" else np.ones(n_genes)
+    w = _epic_weights(R, variance, level=level_weighting) if method == "epic" else np.ones(n_genes)
 
     def fit(Yc: np.ndarray, W: np.ndarray, nus: list[tuple[float, ...]]) -> np.ndarray:
         if method == "svr":
@@ -407,6 +414,7 @@ def deconvolve(
         other_content=ref.other_mrna_content,
         method=method,
         variance=var,
+        level_weighting=ref.weighting == "level",
         n_boot=n_boot,
         ci=ci,
         seed=seed,

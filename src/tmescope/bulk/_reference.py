@@ -37,6 +37,10 @@ class Reference:
         Optional genes x cell types variability; genes are then weighted as in EPIC.
     rnaseq_exclude
         Signature genes to drop for RNA-seq input (noisy in RNA-seq).
+    weighting
+        Gene weighting of the ``"epic"`` fit: ``"level"`` divides each gene's weight by its mean reference
+        expression (residuals relative to the gene's level); ``"none"`` keeps absolute residuals, as the
+        reference's authors fitted it (TIL10: quanTIseq's unweighted constrained least squares).
     citation, licence, description
         Where the reference comes from and what it may be used for.
     """
@@ -47,6 +51,7 @@ class Reference:
     other_mrna_content: float
     variance: pd.DataFrame | None = None
     rnaseq_exclude: tuple[str, ...] = ()
+    weighting: str = "level"
     citation: str = ""
     licence: str = ""
     description: str = ""
@@ -67,6 +72,9 @@ class Reference:
         missing = [c for c in sig.columns if c not in self.mrna_content.index]
         if missing:
             msg = f"Reference {self.name!r}: no mRNA content for cell type(s) {missing}."
+            raise InputError(msg)
+        if self.weighting not in {"level", "none"}:
+            msg = f"Reference {self.name!r}: weighting must be 'level' or 'none'; received {self.weighting!r}."
             raise InputError(msg)
         if self.variance is not None and not self.variance.index.equals(sig.index):
             msg = f"Reference {self.name!r}: `variance` must have the same genes (rows, same order) as `signature`."
@@ -92,6 +100,7 @@ def _til10() -> Reference:
         mrna_content=content,
         other_mrna_content=float(content.median()),
         rnaseq_exclude=noisy,
+        weighting="none",
         citation="Finotello et al. 2019, Genome Med 11:34 (quanTIseq TIL10)",
         licence="BSD-3-Clause (Innsbruck Medical University); notice shipped",
         description="10 immune cell types of tumour infiltrates; fitted on 170 genes (153 for RNA-seq)",
