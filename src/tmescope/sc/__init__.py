@@ -23,7 +23,14 @@ from tmescope.sc._annotate import (
     marker_scores,
 )
 from tmescope.sc._input import CellScale, detect_cell_scale, prepare_cells, read_cells
-from tmescope.sc._markers import COMPARTMENTS, UNKNOWN, default_state_sets, marker_table, sc_state_sets
+from tmescope.sc._markers import (
+    COMPARTMENTS,
+    UNKNOWN,
+    default_state_sets,
+    marker_table,
+    read_markers,
+    sc_state_sets,
+)
 from tmescope.sc._pipeline import profile_cells
 from tmescope.sc._states import GBM_STATES, assign_gbm_states, score_states
 
@@ -47,6 +54,7 @@ __all__ = [
     "profile_cells",
     "pseudobulk",
     "read_cells",
+    "read_markers",
     "sc_features",
     "sc_state_sets",
     "score_states",
