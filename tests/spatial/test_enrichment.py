@@ -85,3 +85,18 @@ def test_agrees_with_squidpy(lung5, name, kw):
     big = ok & (np.abs(zr) > 10)
     assert np.all(np.sign(z[big]) == np.sign(zr[big]))
     assert np.median(np.abs(z[big] - zr[big]) / np.abs(zr[big])) < 0.1
+
+
+def test_packed_kernel_equals_plain_kernel(rng):
+    from tmescope.spatial._enrichment import _perm_sums, _perm_sums_packed
+
+    n, k = 500, 7
+    g = sp.random(n, n, density=0.02, random_state=3, format="csr")
+    labels = rng.integers(0, k, n)
+    bounds = np.array([0, 200, 500], dtype=np.int64)
+    seeds = permutation_seeds(1, 13)  # not a multiple of the pack width or the chunk
+    ptr, idx = g.indptr.astype(np.int64), g.indices.astype(np.int32)
+    a = _perm_sums(ptr, idx, labels.astype(np.int16), np.arange(n, dtype=np.int64), bounds, seeds, k)
+    b = _perm_sums_packed(ptr, idx, labels.astype(np.uint8), bounds, seeds, k)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])

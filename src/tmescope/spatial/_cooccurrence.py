@@ -46,17 +46,25 @@ def _count_pairs(  # noqa: PLR0917 - numba kernel
             bi = bucket_of[i]
             gx = bi // nby
             gy = bi - gx * nby
-            base = labels[i] * k
+            li = labels[i]
             xi = x[i]
             yi = y[i]
-            for ax in range(max(gx - 1, 0), min(gx + 2, nbx)):
-                q0 = bucket_start[ax * nby + max(gy - 1, 0)]
-                q1 = bucket_start[ax * nby + min(gy + 2, nby)]
+            # each unordered pair once: later cells of this bucket and the next one in the row, then the three
+            # buckets of the next row; both orders are counted
+            for part in range(2):
+                if part == 0:
+                    q0 = i + 1
+                    q1 = bucket_start[gx * nby + min(gy + 2, nby)]
+                else:
+                    if gx + 1 >= nbx:
+                        break
+                    q0 = bucket_start[(gx + 1) * nby + max(gy - 1, 0)]
+                    q1 = bucket_start[(gx + 1) * nby + min(gy + 2, nby)]
                 for j in range(q0, q1):
                     dx = xi - x[j]
                     dy = yi - y[j]
                     d2 = dx * dx + dy * dy
-                    if d2 > tmax or j == i:
+                    if d2 > tmax:
                         continue
                     # first threshold >= d2 (binary search)
                     lo_r = 0
@@ -67,8 +75,9 @@ def _count_pairs(  # noqa: PLR0917 - numba kernel
                             hi_r = mid
                         else:
                             lo_r = mid + 1
-                    r = lo_r
-                    acc[(base + labels[j]) * n_bins + r] += 1
+                    lj = labels[j]
+                    acc[(li * k + lj) * n_bins + lo_r] += 1
+                    acc[(lj * k + li) * n_bins + lo_r] += 1
     total = out.sum(axis=0).reshape((k, k, n_bins))
     for r in range(1, n_bins):
         total[:, :, r] += total[:, :, r - 1]

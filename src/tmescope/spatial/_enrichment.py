@@ -94,6 +94,55 @@ def _perm_sums(  # noqa: PLR0917 - numba kernel
     return s1.sum(axis=0), s2.sum(axis=0)
 
 
+@numba.njit(cache=True, parallel=True)
+def _perm_sums_packed(  # noqa: PLR0917 - numba kernel
+    indptr: np.ndarray, indices: np.ndarray, labels: np.ndarray, bounds: np.ndarray, seeds: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    # up to four permutations share one pass over the edges: their labels (< 256 types) are packed into the bytes
+    # of one uint32, so each random read of a neighbour's label serves four permutations
+    n = labels.shape[0]
+    n_perm = seeds.shape[0]
+    n_chunks = (n_perm + PERM_CHUNK - 1) // PERM_CHUNK
+    s1 = np.zeros((n_chunks, k, k), dtype=np.int64)
+    s2 = np.zeros((n_chunks, k, k), dtype=np.int64)
+    for c in numba.prange(n_chunks):
+        vals = np.empty(n, dtype=np.uint8)
+        packed = np.empty(n, dtype=np.uint32)
+        cnt = np.zeros((4, k, k), dtype=np.int64)
+        p1 = min((c + 1) * PERM_CHUNK, n_perm)
+        for g0 in range(c * PERM_CHUNK, p1, 4):
+            m = min(4, p1 - g0)
+            packed[:] = 0
+            for q in range(m):
+                vals[:] = labels
+                shuffle_segments(vals, bounds, seeds[g0 + q])
+                sh = np.uint32(8 * q)
+                for i in range(n):
+                    packed[i] |= np.uint32(vals[i]) << sh
+            cnt[:] = 0
+            for i in range(n):
+                li = np.int64(packed[i])
+                for e in range(indptr[i], indptr[i + 1]):
+                    lj = np.int64(packed[indices[e]])
+                    for q in range(m):
+                        cnt[q, (li >> (8 * q)) & 255, (lj >> (8 * q)) & 255] += 1
+            for q in range(m):
+                s1[c] += cnt[q]
+                s2[c] += cnt[q] * cnt[q]
+    return s1.sum(axis=0), s2.sum(axis=0)
+
+
+def spatial_order(coords: np.ndarray, groups: list[np.ndarray], *, cell: float = 50.0) -> np.ndarray:
+    """Cells sorted by slide, then by ``cell``-µm bucket (row-major): neighbours sit close in memory."""
+    out = []
+    for pos in groups:
+        c = coords[pos]
+        ij = np.floor((c - c.min(axis=0)) / cell).astype(np.int64)
+        key = ij[:, 0] * (int(ij[:, 1].max()) + 1) + ij[:, 1]
+        out.append(pos[np.argsort(key, kind="stable")])
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
 def permutation_seeds(seed: int | np.random.SeedSequence, n_perms: int) -> np.ndarray:
     """One 64-bit seed per permutation, from that permutation's child ``SeedSequence``."""
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
@@ -110,21 +159,43 @@ def nhood_zscores(
     n_perms: int = 1000,
     seed: int = 0,
     n_jobs: int = 1,
+    coords: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Z-scores and observed counts of type-pair contacts against label permutations within each group (kernel).
 
     ``z = (observed - mean(permuted)) / std(permuted)`` with the population standard deviation, as in squidpy.
-    Permutation sums are exact integers, so the result is the same for any ``n_jobs``.
+    Permutation sums are exact integers, so the result is the same for any ``n_jobs``. With ``coords``, cells are
+    first put in a spatial order (a fixed function of the data) so that neighbours' labels are read from cache.
     """
-    labels = np.ascontiguousarray(codes, dtype=np.int16 if k < 32767 else np.int32)
-    order = np.concatenate(groups).astype(np.int64) if groups else np.zeros(0, dtype=np.int64)
-    bounds = np.r_[0, np.cumsum([len(g) for g in groups])].astype(np.int64)
+    n = codes.shape[0]
     indptr = np.ascontiguousarray(indptr, dtype=np.int64)
     indices = np.ascontiguousarray(indices, dtype=np.int32)
-    observed = pair_counts(indptr, indices, labels, k)
+    labels16 = np.ascontiguousarray(codes, dtype=np.int16 if k < 32767 else np.int32)
+    observed = pair_counts(indptr, indices, labels16, k)
     seeds = permutation_seeds(seed, n_perms)
-    with numba_threads(n_jobs):
-        s1, s2 = _perm_sums(indptr, indices, labels, order, bounds, seeds, k)
+    order = spatial_order(coords, groups) if coords is not None else np.concatenate(groups).astype(np.int64)
+    if k <= 255 and order.shape[0] == n:
+        # relabel the graph in `order`, so that each group is one contiguous segment
+        inv = np.empty(n, dtype=np.int64)
+        inv[order] = np.arange(n)
+        deg = np.diff(indptr)[order]
+        new_ptr = np.r_[0, np.cumsum(deg)].astype(np.int64)
+        starts = np.repeat(indptr[:-1][order], deg)
+        offs = np.arange(new_ptr[-1]) - np.repeat(new_ptr[:-1], deg)
+        new_idx = inv[indices[starts + offs]].astype(np.int32)
+        lab8 = np.ascontiguousarray(codes[order], dtype=np.uint8)
+        slide_of = np.empty(n, dtype=np.int64)
+        for gi, pos in enumerate(groups):
+            slide_of[pos] = gi
+        # `order` keeps groups contiguous (sorted by group first)
+        seg = slide_of[order]
+        bounds = np.r_[0, np.flatnonzero(np.diff(seg)) + 1, n].astype(np.int64)
+        with numba_threads(n_jobs):
+            s1, s2 = _perm_sums_packed(new_ptr, new_idx, lab8, bounds, seeds, k)
+    else:
+        bounds = np.r_[0, np.cumsum([len(g) for g in groups])].astype(np.int64)
+        with numba_threads(n_jobs):
+            s1, s2 = _perm_sums(indptr, indices, labels16, order, bounds, seeds, k)
     mean = s1 / n_perms
     var = np.maximum(s2 / n_perms - mean**2, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -193,7 +264,7 @@ def nhood_enrichment(
         raise InputError(msg)
     if copy:
         adata = adata.copy()
-    _, types = check_spatial(adata, cell_type_key=cell_type_key)
+    coords, types = check_spatial(adata, cell_type_key=cell_type_key)
     g = get_graph(adata)
     seed = settings.seed if seed is None else seed
     cats = [str(c) for c in types.categories]
@@ -207,6 +278,7 @@ def nhood_enrichment(
         n_perms=int(n_perms),
         seed=seed,
         n_jobs=n_jobs or settings.n_jobs,
+        coords=coords,
     )
     adata.uns[_keys.UNS_NHOOD_ENRICHMENT] = {
         "zscore": z,

@@ -113,6 +113,7 @@ def cellular_neighborhoods(
     ['A', 'B']
     """
     from sklearn.cluster import MiniBatchKMeans
+    from threadpoolctl import threadpool_limits
 
     if not isinstance(k, int | np.integer) or k < 2:
         msg = f"k must be an integer >= 2 (the window holds the cell and its k - 1 neighbours); received {k!r}."
@@ -136,12 +137,14 @@ def cellular_neighborhoods(
     )
     # the centres are learnt on at most `fit_cells` windows (a seeded sample) and every cell is assigned to its
     # nearest centre: the neighbourhoods of 10^6 cells take seconds, not minutes
-    if comp.shape[0] > fit_cells:
-        pick = np.sort(np.random.default_rng(seed).choice(comp.shape[0], fit_cells, replace=False))
-        km.fit(comp[pick])
-    else:
-        km.fit(comp)
-    labels = km.predict(comp)
+    # one OpenMP thread: the problem is small, and idle spinning threads make it many times slower on a busy machine
+    with threadpool_limits(limits=1):
+        if comp.shape[0] > fit_cells:
+            pick = np.sort(np.random.default_rng(seed).choice(comp.shape[0], fit_cells, replace=False))
+            km.fit(comp[pick])
+        else:
+            km.fit(comp)
+        labels = km.predict(comp)
     centers = np.vstack(
         [
             comp[labels == i].mean(axis=0) if np.any(labels == i) else km.cluster_centers_[i]
