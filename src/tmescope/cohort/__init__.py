@@ -1,7 +1,7 @@
 """Cohort analytics over tidy feature tables.
 
 Association of TME features with survival, response and RECIST, group comparisons, nested cross-validated
-prediction of response, paired longitudinal change, model fidelity, Kaplan–Meier curves, ROC curves, multiple-testing correction, random-effects pooling
+prediction of response, paired longitudinal change, model fidelity, purity-adjusted TME-driver scans, Kaplan–Meier curves, ROC curves, multiple-testing correction, random-effects pooling
 across cohorts and simulated cohorts with planted associations.
 
 Examples
@@ -23,6 +23,7 @@ from tmescope.cohort._associate import (
     survival_curves,
 )
 from tmescope.cohort._data import OUTCOMES, feature_matrix
+from tmescope.cohort._drivers import DRIVER_COLUMNS, partial_correlation, tme_drivers
 from tmescope.cohort._fidelity import COMPARTMENTS, FidelityResult, model_fidelity, run_fidelity, simulate_models
 from tmescope.cohort._groups import GROUP_COLUMNS, compare_groups
 from tmescope.cohort._longitudinal import (
@@ -40,6 +41,7 @@ from tmescope.cohort._stats import adjust_pvalues
 __all__ = [
     "ASSOCIATION_COLUMNS",
     "COMPARTMENTS",
+    "DRIVER_COLUMNS",
     "GROUP_COLUMNS",
     "LONGITUDINAL_COLUMNS",
     "OUTCOMES",
@@ -56,6 +58,7 @@ __all__ = [
     "longitudinal_change",
     "meta_analysis",
     "model_fidelity",
+    "partial_correlation",
     "predict_response",
     "roc_curve",
     "run_cohort",
@@ -64,5 +67,6 @@ __all__ = [
     "simulate_longitudinal",
     "simulate_models",
     "survival_curves",
+    "tme_drivers",
     "write_cohort",
 ]
