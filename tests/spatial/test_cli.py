@@ -33,6 +33,15 @@ def test_cli_on_merfish_cells(reference_dir, tmp_path):
     assert a.uns["nhood_enrichment"]["zscore"].shape == (7, 7)
     z = pd.read_csv(out / "nhood_enrichment.tsv", sep="\t", index_col=0)
     assert z.shape == (7, 7)
+    html = (out / "report" / "index.html").read_text()
+    for part in (
+        "Cell-type maps",
+        "Cellular neighbourhoods",
+        "Neighbourhood enrichment",
+        "immune phenotype",
+        "scattergl",
+    ):
+        assert part in html
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["params"]["tumor_types"] == ["Epithelial"]
 
@@ -51,7 +60,7 @@ def test_cli_scimap_h5ad_pixels(reference_dir, tmp_path):
     res = CliRunner().invoke(
         main,
         ["-q", "spatial", str(h5), "-o", str(out), "--unit", "px", "--pixel-size", "0.65", "--n-perms", "50",
-         "--cell-type-key", "phenotype", "--tumor-types", "Tumor CD30+,Tumor CD45- CD30+"],
+         "--cell-type-key", "phenotype", "--no-report", "--tumor-types", "Tumor CD30+,Tumor CD45- CD30+"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     f = read_features(out)

@@ -37,6 +37,7 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--max-edge", type=float, default=50.0, show_default=True, help="Longest Delaunay edge kept, µm.")
 @click.option("--n-perms", type=int, default=1000, show_default=True, help="Permutations of the enrichment test.")
 @click.option("--n-neighborhoods", type=int, default=10, show_default=True, help="Cellular neighbourhoods.")
+@click.option("--no-report", is_flag=True, help="Do not write the HTML report (OUT/report/).")
 @handle_errors
 def spatial_command(  # noqa: PLR0917 - click passes every option positionally
     input_path: Path,
@@ -56,13 +57,15 @@ def spatial_command(  # noqa: PLR0917 - click passes every option positionally
     max_edge: float,
     n_perms: int,
     n_neighborhoods: int,
+    no_report: bool,  # noqa: FBT001 - click passes flags positionally
 ) -> None:
     """Spatial TME of every slide in INPUT (.h5ad with obsm['spatial'], or a CSV/TSV/parquet cell table).
 
     Builds a neighbour graph per slide, neighbourhood enrichment, co-occurrence, cellular neighbourhoods and,
     with --tumor-types, the tumour-stroma interface, immune densities, immune phenotypes and the mixing score.
     Writes into OUT: features.parquet and features.tsv, spatial.h5ad (the cells with every result),
-    nhood_enrichment.tsv, infiltration.tsv (when run) and provenance.json.
+    nhood_enrichment.tsv, infiltration.tsv (when run), report/index.html (maps, enrichment, interface and
+    phenotypes; WebGL, fast for 10^6 cells) and provenance.json.
     """
     from tmescope import _keys
     from tmescope._provenance import Provenance, atomic_path, collect
@@ -127,6 +130,10 @@ def spatial_command(  # noqa: PLR0917 - click passes every option positionally
                 adata.uns[_keys.UNS_INFILTRATION]["densities"].to_csv(tmp, sep="\t", index=False, float_format="%.6g")
             written.append(out / "infiltration.tsv")
         written.append(write_h5ad(adata, out / "spatial.h5ad"))
+        if not no_report:
+            from tmescope.report._spatial import write_spatial_report
+
+            written.append(write_spatial_report(adata, out / "report", seed=settings.seed))
     written.append(prov.write(out))
     info = adata.uns[_keys.UNS_SPATIAL_INPUT]
     click.echo(
