@@ -50,12 +50,12 @@ def _exceedances(  # noqa: PLR0917 - numba kernels take arrays positionally
     rec: np.ndarray,
     observed: np.ndarray,
 ) -> np.ndarray:
-    """Per interaction, how many of the permutations in ``perm_codes`` (B x n_cells) score at least ``observed``.
+    """Per interaction, how many of the permutations in ``perm_codes`` (n_cells x B) score at least ``observed``.
 
     Permutations are processed :data:`BATCH` at a time so that each row of the matrix is read once per batch.
     """
-    n_perm = perm_codes.shape[0]
-    n_cells = perm_codes.shape[1]
+    n_cells = perm_codes.shape[0]
+    n_perm = perm_codes.shape[1]
     n_ent = subunits.shape[0]
     n_int = src.shape[0]
     hits = np.zeros((n_perm, n_int), dtype=np.uint8)
@@ -67,7 +67,7 @@ def _exceedances(  # noqa: PLR0917 - numba kernels take arrays positionally
         g = np.empty(nb, dtype=np.int64)
         for i in range(n_cells):
             for b in range(nb):
-                g[b] = perm_codes[lo + b, i]
+                g[b] = perm_codes[i, lo + b]
             for k in range(indptr[i], indptr[i + 1]):
                 col = indices[k]
                 v = data[k]
@@ -179,7 +179,11 @@ def permutation_pvalues(  # noqa: PLR0917
     subunits = np.ascontiguousarray(subunits, dtype=np.int64)
     ids = [np.ascontiguousarray(a, dtype=np.int64) for a in (src, tgt, lig, rec)]
 
+    small = np.int8 if n_groups <= 127 else np.int16 if n_groups <= 32767 else np.int32
+
     def run(block: np.ndarray) -> np.ndarray:
+        # cells x permutations, smallest integer type: each cell's labels in one cache line
+        block = np.ascontiguousarray(block.T, dtype=small)
         return _exceedances(  # type: ignore[call-arg]
             indptr, indices, data, block, n_groups, x.shape[1], inv_counts, subunits, *ids, observed
         )
@@ -200,7 +204,7 @@ def permutation_pvalues(  # noqa: PLR0917
 
             for b, child in progress(enumerate(ss.spawn(n_blocks)), total=n_blocks, desc="permutations"):
                 size = min(BLOCK, n_perms - b * BLOCK)
-                hits += run(draw_permutations(codes, child, size))
+                hits += run(draw_permutations(codes.astype(small), child, size))
     finally:
         numba.set_num_threads(old)
     score = np.where((lmean == 0) | (rmean == 0), 0.0, observed)
