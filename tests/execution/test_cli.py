@@ -69,3 +69,23 @@ def test_bad_scheduler_is_reported(cohort_file, tmp_path):
     )
     assert res.exit_code == 2
     assert "local:4" in res.output
+
+
+def test_backed_h5ad_chunks_equal_the_whole_profile(cohort_file, tmp_path):
+    import anndata as ad
+
+    from tmescope.io import read_expression
+    from tmescope.profile import open_source, profile, profile_chunks
+
+    table = pd.read_parquet(cohort_file)
+    h5 = tmp_path / "cohort.h5ad"
+    obs, var = pd.DataFrame(index=table.columns), pd.DataFrame(index=table.index)
+    ad.AnnData(table.T.to_numpy(), obs=obs, var=var).write_h5ad(h5)
+    source = open_source(h5)
+    assert source.kind == "h5ad"
+    assert source.samples == tuple(table.columns)
+    kw = {"n_boot": 5, "seed": 2, "insights": False}
+    whole = profile(read_expression(h5), **kw).features
+    # 6 samples in chunks of 5: the trailing single sample joins the first chunk
+    for size in (2, 5):
+        pd.testing.assert_frame_equal(profile_chunks(source, chunk_size=size, **kw), whole, check_exact=True)

@@ -170,7 +170,7 @@ def profile_chunks(
     reference
         As in :func:`tmescope.profile.profile`, but not ``None``: de novo subtypes need the whole cohort at once.
     chunk_size
-        Samples per chunk. A worker's peak memory grows with ``chunk_size × n_genes`` (see docs/cluster.md).
+        Samples per chunk (at least 2; a trailing single sample joins the chunk before it). A worker's peak memory grows with ``chunk_size × n_genes`` (see docs/cluster.md).
     checkpoint_dir
         Folder for finished chunks; a re-run with the same inputs and options resumes from them.
     scale
@@ -191,7 +191,14 @@ def profile_chunks(
         )
         raise InputError(msg)
     seed = settings.seed if seed is None else int(seed)
+    if int(chunk_size) < 2:
+        msg = f"`chunk_size` must be at least 2 samples; received {chunk_size}."
+        raise InputError(msg)
     bounds = chunk_bounds(len(source.samples), chunk_size)
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        # A one-sample matrix takes other numpy summation paths than a taller one of the same layout (row means of
+        # column-major data); a trailing single sample joins the chunk before it so every chunk has 2+ samples.
+        bounds[-2:] = [(bounds[-2][0], bounds[-1][1])]
     if scale == "auto" and bounds:
         lo, hi = bounds[0]
         with warnings.catch_warnings():
