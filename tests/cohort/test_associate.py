@@ -213,3 +213,17 @@ def test_liu2019_real_subset(liu: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     os_ = associate(feats, clinical=clin, outcome="os", covariates=["treatment"]).set_index("feature")
     assert os_.loc["immunotherapy.cyt_rooney2015", "effect"] < 1
     assert os_.loc["immunotherapy.cyt_rooney2015", "n_events"] == 62
+
+
+def test_monotone_likelihood_is_refused_not_reported() -> None:
+    feats, clin = simulate_cohort(n_samples=60, n_features=2, seed=30)
+    lab = feats["feature"] == "sim.group"
+    # group Z: 8 samples none of which has an event -> HR of Z vs rest is 0, not estimable
+    censored = clin.loc[clin["os_event"] == 0, "sample_id"].iloc[:8]
+    feats.loc[lab, "label"] = np.where(feats.loc[lab, "sample"].isin(censored), "Z", "A")
+    res = associate(feats, clinical=clin, outcome="os", ph_check=0).set_index("feature")
+    row = res.loc["sim.group=Z"]
+    assert row["flag"] == "not_converged"
+    assert row["status"].startswith("refused: the Cox fit did not converge")
+    assert np.isnan(row["effect"])
+    assert np.isnan(row["p"])

@@ -139,17 +139,20 @@ def _survival_rows(
         xv = x[m] if indicator or not standardize else _zscore(x[m])
         fit = _stats.cox_fit(np.column_stack([xv, cov[m]]), time[m], event[m])
         b, se = float(fit.beta[0]), float(fit.se[0])
-        row.update(
-            effect_type="HR (group vs rest)" if indicator else ("HR per SD" if standardize else "HR per unit"),
-            effect=np.exp(b),
-            ci_low=np.exp(b - _stats.Z95 * se),
-            ci_high=np.exp(b + _stats.Z95 * se),
-            p=float(2 * stats.norm.sf(abs(b / se))) if se > 0 else np.nan,
-            log_effect=b,
-            log_se=se,
-        )
-        if not fit.converged:
+        row["effect_type"] = "HR (group vs rest)" if indicator else ("HR per SD" if standardize else "HR per unit")
+        if fit.converged and np.isfinite(se) and se > 0:
+            row.update(
+                effect=np.exp(b),
+                ci_low=np.exp(b - _stats.Z95 * se),
+                ci_high=np.exp(b + _stats.Z95 * se),
+                p=float(2 * stats.norm.sf(abs(b / se))),
+                log_effect=b,
+                log_se=se,
+            )
+        else:
+            # monotone likelihood (e.g. no event in one group): the hazard ratio is 0 or infinite, not estimable
             row["flag"] = "not_converged"
+            row["status"] = "refused: the Cox fit did not converge (monotone likelihood, e.g. no event in a group)"
         groups = x[m] if indicator else _tertiles(x[m])
         if groups is not None:
             row["p_logrank"] = _stats.logrank(time[m], event[m], groups).p
