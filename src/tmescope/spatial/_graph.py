@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from scipy.spatial import Delaunay, cKDTree
 
 from tmescope import _keys
-from tmescope._errors import InputError
+from tmescope._errors import InputError, MissingKeyError
 from tmescope._registry import register
 from tmescope._settings import settings
 from tmescope.spatial._input import check_spatial, slide_groups
@@ -198,5 +198,5 @@ def get_graph(adata: ad.AnnData) -> sp.csr_matrix:
     """The stored connectivities, or a clear error naming the function that builds them."""
     if _keys.OBSP_SPATIAL_CONN not in adata.obsp:
         msg = f"Key {_keys.OBSP_SPATIAL_CONN!r} not in adata.obsp; run tmescope.spatial.spatial_neighbors(adata) first."
-        raise KeyError(msg)
+        raise MissingKeyError(msg)
     return sp.csr_matrix(adata.obsp[_keys.OBSP_SPATIAL_CONN])
