@@ -76,7 +76,7 @@ def run(path: Path, *, n_workers: int, chunk_size: int, limit: int | None = None
 
     full = open_source(path)
     source = ChunkedSource(full.path, full.kind, full.samples[:limit], full.label_column)
-    warm = ChunkedSource(full.path, full.kind, full.samples[: 2 * n_workers], full.label_column)
+    warm = ChunkedSource(full.path, full.kind, full.samples[: 4 * n_workers], full.label_column)
 
     t0 = time.perf_counter()
     cluster = LocalCluster(
@@ -89,7 +89,7 @@ def run(path: Path, *, n_workers: int, chunk_size: int, limit: int | None = None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # warm-up: imports and numba compilation on the workers, excluded from the timing
-            profile_chunks(warm, chunk_size=1, n_boot=N_BOOT, seed=SEED)
+            profile_chunks(warm, chunk_size=2, n_boot=N_BOOT, seed=SEED)
         t1 = time.perf_counter()
         map_chunks(_noop, list(range(200)), key="noop")
         t_sched = (time.perf_counter() - t1) / 200
