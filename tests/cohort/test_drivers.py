@@ -98,3 +98,26 @@ def test_liu2019_cyt_drivers_are_t_cell_genes() -> None:
     assert {"CD8A", "CD3E"} <= top
     assert res.attrs["n"] == 121
     assert (res.head(30)["rho"] < res.head(30)["rho_unadjusted"]).all()
+
+
+def test_cli_drivers(rng: np.random.Generator, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tmescope.cli import main
+    from tmescope.io import write_features
+
+    adata, ft = _toy(rng, n=40)
+    ft = ft.replace({"feature": {"t.purity": "estimate.purity"}})
+    d = tmp_path / "prof"
+    d.mkdir()
+    adata.write_h5ad(d / "profile.h5ad")
+    write_features(ft, d)
+    clin = pd.DataFrame({"sample_id": adata.obs_names, "response": np.where(np.arange(40) % 2 == 0, "R", "NR")})
+    clin.to_csv(tmp_path / "clin.tsv", sep="\t", index=False)
+    args = ["cohort", str(d), "--clinical", str(tmp_path / "clin.tsv"), "-o", str(tmp_path / "o"), "--by", ""]
+    res = CliRunner().invoke(main, [*args, "--drivers", "t.x", "--n-boot", "20"])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / "o" / "drivers_t.x.tsv", sep="\t")
+    assert table.loc[0, "gene"] == "G0"
+    html = (tmp_path / "o" / "report" / "index.html").read_text()
+    assert 'id="drivers"' in html

@@ -60,6 +60,12 @@ from tmescope._cli._common import handle_errors
     help="Comma-separated timepoint labels in time order, for patients sampled more than once (default: inferred "
     "from pre/on/post in the labels).",
 )
+@click.option(
+    "--drivers",
+    default="",
+    help="Comma-separated features whose purity-adjusted driver genes are scanned genome-wide (expression from "
+    "PROFILE_DIR/profile.h5ad), e.g. immunotherapy.cyt_rooney2015.",
+)
 @click.option("--n-boot", type=click.IntRange(min=10), default=1000, show_default=True, help="AUC bootstraps.")
 @click.option("--title", default=None, help="Report title.")
 @click.option("--no-report", is_flag=True, help="Skip the HTML report.")
@@ -75,6 +81,7 @@ def cohort_command(  # noqa: PLR0917 - click passes every option positionally
     compare: str | None,
     predict: bool,  # noqa: FBT001 - click passes flags positionally
     timepoints: str,
+    drivers: str,
     n_boot: int,
     title: str | None,
     no_report: bool,  # noqa: FBT001 - click passes flags positionally
@@ -100,6 +107,7 @@ def cohort_command(  # noqa: PLR0917 - click passes every option positionally
         compare=compare,
         predict=predict,
         timepoints=[t.strip() for t in timepoints.split(",") if t.strip()] or None,
+        drivers=[d.strip() for d in drivers.split(",") if d.strip()],
         title=title,
         report=not no_report,
     )

@@ -19,6 +19,32 @@ if TYPE_CHECKING:
     from anndata import AnnData
 
 DRIVER_COLUMNS = ("rank", "gene", "rho", "p", "q", "rho_unadjusted", "n", "excluded")
+#: Genes of the features that are formulas rather than gene sets of the signature library.
+FORMULA_GENES = {
+    "immunotherapy.cyt_rooney2015": ("GZMA", "PRF1"),
+    "immunotherapy.tide_ctl_level_jiang2018": ("CD8A", "CD8B", "GZMA", "GZMB", "PRF1"),
+}
+
+
+def feature_genes(feature: str) -> tuple[str, ...]:
+    """Genes that define a feature: a formula's genes, or the signature-library set its name refers to.
+
+    Examples
+    --------
+    >>> feature_genes("immunotherapy.ifng_6gene_ayers2017")
+    ('IDO1', 'CXCL10', 'CXCL9', 'HLA-DRA', 'STAT1', 'IFNG')
+    >>> feature_genes("composition.cd8_t")
+    ()
+    """
+    from tmescope.io import feature_name
+    from tmescope.signatures import get, list_sets
+
+    if feature in FORMULA_GENES:
+        return FORMULA_GENES[feature]
+    family = feature.partition(".")[0]
+    sets = list_sets()
+    hit = sets[[feature_name(family, n) == feature for n in sets["name"]]]
+    return tuple(get(str(hit["name"].iloc[0])).genes) if len(hit) else ()
 
 
 def _residualise(y: np.ndarray, covars: np.ndarray) -> np.ndarray:
@@ -83,7 +109,7 @@ def tme_drivers(
     purity: str | None = "estimate.purity",
     layer: str | None = None,
     method: str = "spearman",
-    exclude: Sequence[str] = (),
+    exclude: Sequence[str] | str = "auto",
     correction: str = "fdr_bh",
     min_samples: int = 20,
     chunk_size: int = 2000,
@@ -110,7 +136,7 @@ def tme_drivers(
     method
         ``"spearman"`` or ``"pearson"``.
     exclude
-        Genes left out of the correction (the feature's own genes).
+        Genes left out of the correction; ``"auto"``: the feature's own genes (:func:`feature_genes`).
     correction
         Multiple-testing correction.
     min_samples
@@ -176,13 +202,19 @@ def tme_drivers(
         rho[start : start + chunk_size] = r
         pv[start : start + chunk_size] = p
         raw[start : start + chunk_size] = r0
-    excluded = genes.isin(list(exclude))
+    excluded = genes.isin(list(feature_genes(feature) if isinstance(exclude, str) and exclude == "auto" else exclude))
     out = pd.DataFrame({"gene": genes, "rho": rho, "p": pv, "rho_unadjusted": raw, "n": n, "excluded": excluded})
     p_for_q = np.where(excluded, np.nan, pv)
     out["q"] = _stats.adjust_pvalues(p_for_q, method=correction)
     out = out.sort_values(["excluded", "p", "gene"], kind="stable", na_position="last").reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1)
     out = out.loc[:, list(DRIVER_COLUMNS)]
-    info: dict[str, Any] = {"feature": feature, "purity": purity or "", "n": n, "method": method}
+    info: dict[str, Any] = {
+        "feature": feature,
+        "purity": purity or "",
+        "n": n,
+        "method": method,
+        "excluded": out.loc[out["excluded"], "gene"].tolist(),
+    }
     out.attrs.update(info)
     return out

@@ -10,7 +10,7 @@ import pandas as pd
 
 from tmescope._errors import InputError, TmescopeWarning
 from tmescope._logging import warn
-from tmescope._provenance import Provenance, atomic_path, collect
+from tmescope._provenance import Provenance, atomic_path, collect, safe_name
 from tmescope._settings import settings
 from tmescope.cohort._associate import ASSOCIATION_COLUMNS, SurvivalCurves, associate, roc_curve, survival_curves
 from tmescope.cohort._data import OUTCOMES, SURVIVAL, align_clinical, check_features
@@ -47,6 +47,8 @@ class CohortResult(NamedTuple):
     prediction: PredictionResult | None = None
     #: Paired change between timepoints (:func:`longitudinal_change`), when patients were sampled repeatedly.
     longitudinal: LongitudinalResult | None = None
+    #: Feature -> purity-adjusted driver-gene table (:func:`tme_drivers`), when asked for.
+    drivers: dict[str, pd.DataFrame] | None = None
 
 
 def analyze_cohort(
@@ -228,6 +230,19 @@ def _clinical_from_profile(profile_dir: Path) -> pd.DataFrame:
     return clin.reset_index(drop=True)
 
 
+def _drivers(src: Path, feats: pd.DataFrame, names: Sequence[str]) -> dict[str, pd.DataFrame]:
+    import anndata as ad
+
+    from tmescope.cohort._drivers import tme_drivers
+
+    path = (src if src.is_dir() else src.parent) / "profile.h5ad"
+    if not path.exists():
+        msg = f"The driver scan needs the expression in {path} (written by `tmescope profile`); it is not there."
+        raise InputError(msg)
+    adata = ad.read_h5ad(path)
+    return {name: tme_drivers(adata, features=feats, feature=name) for name in names}
+
+
 def write_cohort(
     result: CohortResult, outdir: str | os.PathLike[str], *, title: str = "Cohort analysis", report: bool = True
 ) -> list[Path]:
@@ -290,6 +305,11 @@ def write_cohort(
             with atomic_path(out / name) as tmp:
                 frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
             written.append(out / name)
+    for feat, table in (result.drivers or {}).items():
+        path = out / f"drivers_{safe_name(feat)}.tsv"
+        with atomic_path(path) as tmp:
+            table.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+        written.append(path)
     if report:
         from tmescope.report._cohort import write_cohort_report
 
@@ -311,6 +331,7 @@ def run_cohort(
     predict: bool = False,
     longitudinal: bool | None = None,
     timepoints: Sequence[str] | None = None,
+    drivers: Sequence[str] = (),
     seed: int | None = None,
     title: str | None = None,
     report: bool = True,
@@ -330,6 +351,9 @@ def run_cohort(
         As in :func:`analyze_cohort`; ``compare`` adds ``groups.tsv``, ``predict`` adds ``prediction.tsv`` and
         ``prediction.json``, the longitudinal analysis adds ``longitudinal_changes.tsv``,
         ``longitudinal_per_patient.tsv`` and ``subtype_transitions.tsv``.
+    drivers
+        Features whose purity-adjusted driver genes are scanned (:func:`tme_drivers`, expression from
+        ``profile_dir/profile.h5ad``); writes ``drivers_<feature>.tsv``.
     title
         Report title.
     report
@@ -354,6 +378,7 @@ def run_cohort(
             "n_boot": n_boot,
             "compare": compare or "",
             "predict": predict,
+            "drivers": list(drivers),
         },
         seed=seed,
     )
@@ -382,6 +407,8 @@ def run_cohort(
             timepoints=timepoints,
             seed=seed,
         )
+        if drivers:
+            result = result._replace(drivers=_drivers(src, feats, drivers))
         for what, why in result.skipped.items():
             warn(f"Cohort analysis: {what} not analysed: {why}", TmescopeWarning)
         write_cohort(result, out, title=title or f"Cohort analysis of {src.name}", report=report)

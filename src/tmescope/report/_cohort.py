@@ -246,6 +246,36 @@ def _longitudinal_section(result: CohortResult) -> str:
     return h.section("longitudinal", "Longitudinal change", content, howto=howto)
 
 
+def _drivers_section(result: CohortResult) -> str:
+    if not result.drivers:
+        return ""
+    parts = []
+    for feat, table in result.drivers.items():
+        top = table[~table["excluded"]].head(20)
+        frame = pd.DataFrame(
+            {
+                "gene": top["gene"].to_numpy(),
+                "partial rho": top["rho"].to_numpy(float),
+                "rho (unadjusted)": top["rho_unadjusted"].to_numpy(float),
+                "p": top["p"].to_numpy(float),
+                "q": top["q"].to_numpy(float),
+            }
+        )
+        excl = table.attrs.get("excluded", [])
+        n_sig = int((table["q"] < 0.05).sum())
+        parts.append(
+            f"<h3>{h.e(feat)}</h3><p>{n_sig} gene(s) with q &lt; 0.05 over {int(table['n'].iloc[0])} samples"
+            + (f"; the feature's own {len(excl)} gene(s) are left out" if excl else "")
+            + ".</p>"
+            + h.table(frame, numeric=["partial rho", "rho (unadjusted)", "p", "q"], wrap=True)
+        )
+    howto = (
+        "Genes whose expression rises or falls with the feature across tumours after removing what tumour purity "
+        "explains (partial Spearman correlation, as TIMER adjusts for purity). Association, not causation."
+    )
+    return h.section("drivers", "TME drivers (purity-adjusted)", "".join(parts), howto=howto)
+
+
 def _methods(result: CohortResult) -> str:
     info = result.info
     covs = ", ".join(info.get("covariates", [])) or "none"
@@ -309,6 +339,7 @@ def write_cohort_report(
         toc += [("groups", "Groups")] if result.groups is not None else []
         toc += [("prediction", "Prediction")] if result.prediction is not None or "prediction" in result.skipped else []
         toc += [("longitudinal", "Longitudinal")] if result.longitudinal is not None else []
+        toc += [("drivers", "Drivers")] if result.drivers else []
         toc += [("methods", "Methods")]
         covs = ", ".join(info.get("covariates", []))
         body = [
@@ -322,7 +353,13 @@ def write_cohort_report(
         body += [_outcome_section(result, o, tmp, static=static) for o in outcomes]
         body.append(_km_section(result, tmp, static=static))
         body.append(_roc_section(result))
-        body += [x for x in (_groups_section(result), _prediction_section(result), _longitudinal_section(result)) if x]
+        extra = (
+            _groups_section(result),
+            _prediction_section(result),
+            _longitudinal_section(result),
+            _drivers_section(result),
+        )
+        body += [x for x in extra if x]
         body.append(h.section("methods", "Methods", _methods(result)))
         html = h.page(
             title=title,
