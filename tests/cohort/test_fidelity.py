@@ -42,6 +42,11 @@ def test_deficits_and_ranking(sim: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     assert res.fidelity.loc["xenograft_like_patient", "T000"] == 1.0
     top = res.ranking[(res.ranking["target"] == "T000") & (res.ranking["rank"] == 1)]
     assert top["model"].item() == "xenograft_like_patient"
+    # within each target, equal fidelity is ordered by distance
+    for _, g in res.ranking.groupby("target"):
+        assert g.sort_values("rank")[["fidelity", "distance"]].apply(tuple, axis=1).tolist() == sorted(
+            g[["fidelity", "distance"]].apply(tuple, axis=1).tolist(), key=lambda t: (-t[0], t[1])
+        )
     mean_fid = res.fidelity.mean(axis=1)
     assert mean_fid["xenograft_like_patient"] > 0.3
     assert mean_fid["cell_line"] < mean_fid["organoid"] < mean_fid["xenograft_like_patient"]

@@ -191,7 +191,9 @@ def model_fidelity(
     compartments.index.name = "model"
     rank_rows = []
     for target in fidelity.columns:
-        order = fidelity[target].sort_values(ascending=False, kind="stable")
+        # ties in fidelity (e.g. several models farther than every tumour) are broken by distance
+        both = pd.DataFrame({"f": fidelity[target], "d": distance[target]})
+        order = both.sort_values(["f", "d"], ascending=[False, True], kind="stable")["f"]
         for r, (model, f) in enumerate(order.items(), start=1):
             rank_rows.append(
                 {
