@@ -37,9 +37,11 @@ def synthetic_mixtures(reference: str, n: int, *, seed: int, noise: float = 0.0,
     X = mrna[:, :k] @ profiles.T + mrna[:, [k]] * tumour[None, :]
     if noise:
         X = X * rng.lognormal(0.0, noise, size=X.shape)
-    from tmescope.genes import approved_symbols
+    from tmescope.bulk._estimate import _universe_table
 
-    filler = [g for g in sorted(approved_symbols()) if g not in set(sig.index) and g.isalnum()][:n_filler]
+    # real approved symbols (so the readers keep them), none of them a signature gene
+    approved = _universe_table()["approved"]
+    filler = [g for g in approved if g not in set(sig.index) and g.isalnum()][:n_filler]
     genes = [*sig.index, *filler]
     adata = ad.AnnData(X, obs=pd.DataFrame(index=[f"mix{i}" for i in range(n)]), var=pd.DataFrame(index=genes))
     adata.uns["tmescope_input"] = {"scale": "linear", "pseudocount": None, "log_base": None}
