@@ -223,7 +223,7 @@ def longitudinal_change(
     info = {
         "n_patients_paired": len(paired),
         "n_samples": len(meta),
-        "timepoints": sorted(set(meta["timepoint"])),
+        "timepoints": list(dict.fromkeys(meta.sort_values(["order", "timepoint"])["timepoint"].astype(str))),
         "replicate_pairs": len(rep_a),
         "subtype_changed": int((transitions["from"] != transitions["to"]).sum()),
         "correction": correction,

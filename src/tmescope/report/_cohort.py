@@ -344,10 +344,16 @@ def write_cohort_report(
         covs = ", ".join(info.get("covariates", []))
         body = [
             f"<h1>{h.e(title)}</h1>",
-            f'<p class="lead">{info.get("n_samples", "?")} sample(s), {info.get("n_features_tested", "?")} feature(s); '
-            f"outcomes: {h.e(', '.join(OUTCOME_NAMES[o] for o in outcomes))}"
-            + (f"; adjusted for {h.e(covs)}" if covs else "")
-            + ".</p>",
+            f'<p class="lead">{info.get("n_samples", "?")} sample(s). '
+            + (
+                f"{info.get('n_features_tested', '?')} feature(s) tested against "
+                f"{h.e(', '.join(OUTCOME_NAMES[o] for o in outcomes))}"
+                + (f", adjusted for {h.e(covs)}" if covs else "")
+                + "."
+                if outcomes
+                else "No clinical outcome could be analysed (reasons under Methods)."
+            )
+            + "</p>",
             '<nav class="toc">' + "".join(f'<a href="#{a}">{h.e(t)}</a>' for a, t in toc) + "</nav>",
         ]
         body += [_outcome_section(result, o, tmp, static=static) for o in outcomes]
