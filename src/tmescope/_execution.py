@@ -24,6 +24,7 @@ import logging
 import pickle
 import sys
 import uuid
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -308,8 +309,13 @@ def _run_dask(
         if i is None:
             return False
         payload = load(chunks[i]) if load is not None else chunks[i]
-        # pure=False plus a unique key: every chunk is its own task even when two payloads are equal
-        fut = client.submit(func, payload, key=f"{key}-{i:06d}-{token}", pure=False)
+        with warnings.catch_warnings():
+            # The chunk's data travel inside its task on purpose: the scheduler keeps them until the task is done,
+            # so a task whose worker dies is re-run elsewhere (scattered data would die with the worker). Only
+            # ~2 tasks per worker thread are in flight, which bounds what the scheduler holds.
+            warnings.filterwarnings("ignore", message=r"(?s).*[Ll]arge (graph|object)", category=UserWarning)
+            # pure=False plus a unique key: every chunk is its own task even when two payloads are equal
+            fut = client.submit(func, payload, key=f"{key}-{i:06d}-{token}", pure=False)
         index_of[fut.key] = i
         live[fut.key] = fut
         pending.add(fut)

