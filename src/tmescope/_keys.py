@@ -75,6 +75,14 @@ OBSM_SC_STATES = "sc_states"
 UNS_SC_STATES = "sc_states"
 #: ``obs`` categorical: dominant glioblastoma state (Neftel 2019 meta-module) of each malignant cell.
 OBS_GBM_STATE = "gbm_state"
+#: ``obsm`` array: inferred copy-number profile of each cell (cells x genomic windows), as infercnvpy's ``X_cnv``.
+OBSM_CNV = "X_cnv"
+#: ``obs`` float: CNV score of each cell (mean absolute value of its denoised CNV profile).
+OBS_CNV_SCORE = "cnv_score"
+#: ``obs`` categorical: ``malignant`` / ``normal`` / ``reference`` call from the CNV score.
+OBS_CNV_CALL = "cnv_call"
+#: ``uns`` dict: CNV windows (``chr_pos``, ``window_chrom``), parameters, reference scores and the call threshold.
+UNS_CNV = "cnv"
 
 # --- spatial (tmescope.spatial) ---------------------------------------------------------------
 #: ``uns`` dict: how the spatial input was read (columns, unit, µm per unit, slides).

@@ -22,6 +22,7 @@ from tmescope.sc._annotate import (
     leiden_clusters,
     marker_scores,
 )
+from tmescope.sc._cnv import CHROMOSOMES, call_malignant, gene_positions, infer_cnv
 from tmescope.sc._input import CellScale, detect_cell_scale, prepare_cells, read_cells
 from tmescope.sc._markers import (
     COMPARTMENTS,
@@ -35,6 +36,7 @@ from tmescope.sc._pipeline import profile_cells
 from tmescope.sc._states import GBM_STATES, assign_gbm_states, score_states
 
 __all__ = [
+    "CHROMOSOMES",
     "CLUSTER_COLUMNS",
     "COMPARTMENTS",
     "GBM_STATES",
@@ -42,10 +44,13 @@ __all__ = [
     "CellScale",
     "annotate_compartments",
     "assign_gbm_states",
+    "call_malignant",
     "compartment_scores",
     "composition",
     "default_state_sets",
     "detect_cell_scale",
+    "gene_positions",
+    "infer_cnv",
     "label_clusters",
     "leiden_clusters",
     "marker_scores",

@@ -247,6 +247,49 @@ def _gbm_features(adata: AnnData) -> pd.DataFrame:
     )
 
 
+def _cnv_features(adata: AnnData, sample_key: str | None) -> pd.DataFrame:
+    from tmescope.sc._states import sample_key_of
+
+    if _keys.OBS_CNV_CALL not in adata.obs:
+        return pd.DataFrame()
+    frame = pd.DataFrame(
+        {
+            "sample": adata.obs[sample_key_of(adata, sample_key)].astype(str).to_numpy(),
+            "malignant": (adata.obs[_keys.OBS_CNV_CALL].astype(str) == "malignant").to_numpy(),
+            "score": adata.obs[_keys.OBS_CNV_SCORE].to_numpy(dtype=float),
+        }
+    )
+    g = frame.groupby("sample", sort=True)
+    k = g["malignant"].sum().to_numpy(dtype=float)
+    n = g["malignant"].size().to_numpy(dtype=float)
+    lo, hi = wilson_interval(k, n)
+    samples = g["malignant"].sum().index.astype(str)
+    method = "inferred copy number (windowed expression centred on reference cells), threshold from reference cells"
+    fraction = pd.DataFrame(
+        {
+            "sample": samples,
+            "feature": "cnv.malignant_fraction",
+            "value": k / n,
+            "unit": "fraction of cells",
+            "method": method,
+            "ci_low": lo,
+            "ci_high": hi,
+            "flag": "",
+        }
+    )
+    mean = pd.DataFrame(
+        {
+            "sample": samples,
+            "feature": "cnv.mean_score",
+            "value": g["score"].mean().to_numpy(dtype=float),
+            "unit": "mean absolute CNV profile",
+            "method": method,
+            "flag": "",
+        }
+    )
+    return pd.concat([fraction, mean], ignore_index=True)
+
+
 def _signature_features(pb: AnnData) -> pd.DataFrame:
     from tmescope.io import features_from_frame
     from tmescope.scoring import score_signatures
@@ -289,8 +332,8 @@ def sc_features(
 
     Rows per sample: ``composition.<compartment>`` (fraction of cells, 95 % Wilson interval), ``sc.n_cells``,
     ``sc_state.<compartment>.<set>`` (mean per-cell state score, from :func:`tmescope.sc.score_states` when it
-    was run), ``gbm_state.<state>`` (glioblastoma state mix, when :func:`tmescope.sc.assign_gbm_states` was run)
-    and, with ``signatures=True``, the bulk profile's signature features (``immunotherapy.*``,
+    was run), ``gbm_state.<state>`` (glioblastoma state mix, when :func:`tmescope.sc.assign_gbm_states` was run),
+    ``cnv.malignant_fraction`` and ``cnv.mean_score`` (when :func:`tmescope.sc.call_malignant` was run) and, with ``signatures=True``, the bulk profile's signature features (``immunotherapy.*``,
     ``tls.*``, ``caf_state.*``, ``matrisome.*``, ``metabolic.*``, ``tme_signature.*``) scored by ssGSEA on each
     sample's pseudobulk, so that single-cell and bulk profiles of one patient can be joined on ``sample`` and
     compared feature by feature.
@@ -328,7 +371,12 @@ def sc_features(
     if groupby != _keys.OBS_COMPARTMENT:
         method = f"labels in obs[{groupby!r}]"
     comp = composition(adata, sample_key=sample_key, groupby=groupby)
-    parts = [_composition_features(comp, method=method), _state_features(adata), _gbm_features(adata)]
+    parts = [
+        _composition_features(comp, method=method),
+        _state_features(adata),
+        _gbm_features(adata),
+        _cnv_features(adata, sample_key),
+    ]
     if signatures:
         parts.append(_signature_features(pseudobulk(adata, sample_key=sample_key)))
     return normalize_features(pd.concat([p for p in parts if len(p)], ignore_index=True))

@@ -8,10 +8,13 @@ from tmescope import _keys
 from tmescope._settings import settings
 from tmescope.sc._aggregate import pseudobulk, sc_features
 from tmescope.sc._annotate import annotate_compartments
+from tmescope.sc._cnv import call_malignant, infer_cnv
 from tmescope.sc._input import prepare_cells
 from tmescope.sc._states import assign_gbm_states, score_states
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pandas as pd
     from anndata import AnnData
 
@@ -40,6 +43,8 @@ def profile_cells(
     states: bool = True,
     signatures: bool = True,
     gbm: bool = False,
+    cnv_reference: Sequence[str] | None = None,
+    cnv_reference_key: str = _keys.OBS_COMPARTMENT,
     seed: int | None = None,
 ) -> CellProfile:
     """Run the single-cell TME analysis of every sample of an AnnData (the input is not changed).
@@ -66,6 +71,12 @@ def profile_cells(
         Score the pseudobulk with the bulk signature collections.
     gbm
         Glioblastoma: also assign each malignant cell its dominant Neftel 2019 state (needs ``states``).
+    cnv_reference
+        Normal categories of ``cnv_reference_key`` (e.g. ``["cd4_t", "cd8_t", "monocyte_macrophage",
+        "fibroblast", "endothelial"]``): infer copy number (:func:`infer_cnv`) and call malignant cells
+        (:func:`call_malignant`, ``obs["cnv_call"]``). ``None`` skips it.
+    cnv_reference_key
+        ``obs`` column holding those categories (default the compartment labels).
     seed
         Seed of the clustering (default ``tmescope.settings.seed``).
 
@@ -81,6 +92,9 @@ def profile_cells(
     annotate_compartments(
         cells, labels_key=labels_key, markers=markers, resolution=resolution, min_score=min_score, seed=seed
     )
+    if cnv_reference:
+        infer_cnv(cells, reference_key=cnv_reference_key, reference_categories=list(cnv_reference))
+        call_malignant(cells)
     if states:
         score_states(cells)
         if gbm:
