@@ -27,11 +27,25 @@ _TOPICS = ("io", "signatures", "composition", "profile", "sc", "insights", "coho
     help="Parallel jobs (results never depend on it).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no informational output.")
-def main(seed: int, n_jobs: int, quiet: bool) -> None:  # noqa: FBT001 - click passes flags positionally
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Run chunked work on a dask cluster: a scheduler address (tcp://host:8786) or local:N (N local worker "
+    "processes). Results do not depend on it.",
+)
+@click.pass_context
+def main(ctx: click.Context, seed: int, n_jobs: int, quiet: bool, scheduler: str | None) -> None:  # noqa: FBT001
     """Tumour-microenvironment portraits from bulk, single-cell and spatial omics."""
     settings.seed = seed
     settings.n_jobs = n_jobs
     settings.progress = not quiet
+    if scheduler:
+        from tmescope._cli._common import handle_errors
+        from tmescope._execution import use_scheduler
+
+        echo = None if quiet else (lambda msg: click.echo(msg, err=True))
+        # the cluster lives as long as the command; a bad address is reported like any input error
+        handle_errors(lambda: ctx.with_resource(use_scheduler(scheduler, echo=echo)))()
 
 
 for _topic in _TOPICS:

@@ -87,3 +87,9 @@ def test_backed_h5ad_chunks_equal_the_whole_profile(cohort_file, tmp_path):
     kw = {"n_boot": 5, "seed": 2, "insights": False}
     whole = profile(read_expression(h5), **kw).features
     pd.testing.assert_frame_equal(profile_chunks(source, chunk_size=4, **kw), whole, check_exact=True)
+
+
+def test_global_scheduler_option_checked(cohort_file, tmp_path):
+    res = CliRunner().invoke(main, ["--scheduler", "local:0", "profile", str(cohort_file), "--out", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "positive number of workers" in res.output

@@ -156,3 +156,25 @@ def test_use_scheduler_points_tmescope_at_a_running_cluster(client):
         assert map_chunks(abs, [-1, -2, 3]) == [1, 2, 3]
     assert settings.client is None
     assert messages[0].startswith("Dask cluster: 2 worker(s); dashboard ")
+
+
+def test_cli_scheduler_option_runs_the_profile_on_the_cluster(client, cohort, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from tmescope.cli import main
+    from tmescope.io import read_features
+
+    sub = cohort[:4]
+    table = pd.DataFrame(np.asarray(sub.X).T, index=pd.Index(sub.var_names, name="gene"), columns=sub.obs_names)
+    path = tmp_path / "cohort.parquet"
+    table.to_parquet(path)
+    out = tmp_path / "out"
+    args = ["--scheduler", client.scheduler.address, "profile", str(path), "--out", str(out), "--chunk-size", "2"]
+    res = CliRunner().invoke(main, [*args, "--n-boot", "5"])
+    assert res.exit_code == 0, res.output
+    assert "Dask cluster: 2 worker(s); dashboard" in res.output + str(getattr(res, "stderr", ""))
+    assert read_features(out)["sample"].nunique() == 4
+    assert json.loads((out / "provenance.json").read_text())["params"]["scheduler"] != "in-process"
+    assert settings.client is None  # the command's cluster connection was closed with it

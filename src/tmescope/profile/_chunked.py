@@ -295,7 +295,7 @@ def run_profile_chunked(
             "n_boot": n_boot,
             "k": k,
             "chunk_size": int(chunk_size),
-            "scheduler": "in-process" if client is None else str(getattr(client, "scheduler", client)),
+            "scheduler": "in-process" if client is None else str(getattr(client.scheduler, "address", client)),
         },
         seed=seed,
     )
