@@ -45,6 +45,8 @@ OTHER = "other"
 UNS_DECONV = "deconvolution"
 #: Samples whose fit (Pearson r of observed vs reconstructed signature genes) is below this are flagged.
 POOR_FIT = 0.5
+#: Model-error multiplier of the bootstrap (see :func:`deconvolve_kernel`), calibrated on simulated mixtures.
+MODEL_ERROR = 0.75
 #: Below this share of the reference's signature genes present in the data, results are flagged.
 LOW_COVERAGE = 0.7
 _SVR_NUS = (0.25, 0.5, 0.75)
@@ -87,10 +89,10 @@ def _epic_weights(ref: np.ndarray, var: np.ndarray | None, *, level: bool = True
 
 
 def _cls_fit(R: np.ndarray, Y: np.ndarray, W: np.ndarray, cap: float) -> np.ndarray:
-    """Constrained LS for mixtures ``Y`` (S, n) with per-problem gene weights ``W`` (B, n): returns (B, S, K)."""
+    """Constrained LS for mixtures ``Y`` (S, n) or (B, S, n) with per-problem gene weights ``W`` (B, n): (B, S, K)."""
     RR = np.einsum("gk,gl->gkl", R, R).reshape(R.shape[0], -1)
     G = (W @ RR).reshape(W.shape[0], R.shape[1], R.shape[1])
-    H = np.einsum("bg,gk,sg->bsk", W, R, Y)
+    H = np.einsum("bg,gk,bsg->bsk", W, R, Y) if Y.ndim == 3 else np.einsum("bg,gk,sg->bsk", W, R, Y)
     B, S, K = H.shape
     Gb = np.ascontiguousarray(np.broadcast_to(G[:, None], (B, S, K, K)).reshape(B * S, K, K))
     out = simplex_ls_batch(Gb, np.ascontiguousarray(H.reshape(B * S, K)), cap)
@@ -137,14 +139,15 @@ def _svr_one(
 def _svr_fit(
     R: np.ndarray, Y: np.ndarray, W: np.ndarray | None, nus: list[tuple[float, ...]]
 ) -> tuple[np.ndarray, list[float]]:
-    S = Y.shape[0]
     if W is None:
+        S = Y.shape[0]
         res = [_svr_one(R, Y[s], None, nus[s]) for s in range(S)]
         return np.stack([r[0] for r in res])[None], [r[1] for r in res]
+    S = Y.shape[-2]
     out = np.empty((W.shape[0], S, R.shape[1]))
     for b in range(W.shape[0]):
         for s in range(S):
-            out[b, s] = _svr_one(R, Y[s], W[b], nus[s])[0]
+            out[b, s] = _svr_one(R, Y[b, s] if Y.ndim == 3 else Y[s], W[b], nus[s])[0]
     return out, []
 
 
@@ -164,6 +167,29 @@ def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.divide((a * b).sum(axis=1), den, out=np.full(a.shape[0], np.nan), where=den > 0)
 
 
+def residual_scale(Y: np.ndarray, recon: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """Robust spread of each sample's log residuals on the signature genes (the model error's size).
+
+    ``1.4826 x MAD`` of ``log((y + e) / (y_hat + e))`` over genes, with ``e`` 5% of the median gene level of the
+    reference (so that genes near zero in both do not dominate). Under a reference whose profiles are off by
+    a log-normal factor of spread ``tau`` per gene, this estimates ``tau`` (signature genes are mostly
+    specific to one cell type); cells the reference does not characterise add to it.
+
+    Examples
+    --------
+    >>> R = np.array([[10.0, 0.0], [0.0, 10.0], [5.0, 5.0]])
+    >>> y = R @ np.array([0.3, 0.5])
+    >>> residual_scale(y[None], y[None], R).tolist()
+    [0.0]
+    """
+    level = R.mean(axis=1)
+    positive = level[level > 0]
+    eps = 0.05 * float(np.median(positive)) if positive.size else 1.0
+    d = np.log((np.clip(Y, 0.0, None) + eps) / (np.clip(recon, 0.0, None) + eps))
+    med = np.median(d, axis=1, keepdims=True)
+    return 1.4826 * np.median(np.abs(d - med), axis=1)
+
+
 def deconvolve_kernel(
     Y: np.ndarray,
     R: np.ndarray,
@@ -175,6 +201,7 @@ def deconvolve_kernel(
     level_weighting: bool = True,
     n_boot: int = 200,
     ci: float = 0.95,
+    model_error: float | None = None,
     seed: int = 0,
     n_jobs: int = 1,
     keep_boot: bool = False,
@@ -196,8 +223,15 @@ def deconvolve_kernel(
     level_weighting
         Divide the "epic" gene weights by the gene's mean reference level (see :func:`_epic_weights`).
     n_boot, ci, seed
-        Bootstrap replicates (0 for none), interval level, and seed. The gene resamples are drawn once
-        from ``seed`` and shared by all samples, so a sample's result does not depend on the others.
+        Bootstrap replicates (0 for none), interval level, and seed. The gene resamples and the model-error
+        draws are drawn once from ``seed`` and shared by all samples, so a sample's result does not depend
+        on the others.
+    model_error
+        Size of the model-error term of the bootstrap, as a multiple of the sample's residual spread
+        (:func:`residual_scale`): each replicate multiplies the sample's signature genes by
+        ``exp(model_error x scale x z_g)`` with ``z_g`` standard normal, on top of resampling genes.
+        ``None`` uses :data:`MODEL_ERROR` (calibrated on simulated mixtures, see
+        :mod:`tmescope.bulk._calibration`); 0 gives gene resampling alone.
     n_jobs
         Threads over chunks of samples; results do not depend on it.
     keep_boot
@@ -237,7 +271,9 @@ def deconvolve_kernel(
     else:
         p = fit(Y, w[None], [])[0]
     fractions = _to_cell_fractions(p, content, other_content)
-    fitv = _pearson_rows(Y, p @ R.T)
+    recon = p @ R.T
+    fitv = _pearson_rows(Y, recon)
+    c = MODEL_ERROR if model_error is None else float(model_error)
 
     low = np.full_like(fractions, np.nan)
     high = np.full_like(fractions, np.nan)
@@ -246,17 +282,22 @@ def deconvolve_kernel(
         rng = np.random.default_rng(np.random.SeedSequence(seed))
         counts = rng.multinomial(n_genes, np.full(n_genes, 1.0 / n_genes), size=n_boot).astype(np.float64)
         W = counts * w[None]
+        Z = rng.standard_normal((n_boot, n_genes))
+        spread = c * residual_scale(Y, recon, R) if c > 0 else np.zeros(S)
         chunks = [np.arange(i, min(i + _CHUNK, S)) for i in range(0, S, _CHUNK)]
 
-        def run(part: tuple[np.ndarray, list[tuple[float, ...]]]) -> np.ndarray:
-            return _to_cell_fractions(fit(part[0], W, part[1]), content, other_content)
+        def run(part: tuple[np.ndarray, np.ndarray, list[tuple[float, ...]]]) -> np.ndarray:
+            Yc, sc, nus = part
+            if c > 0:
+                Yc = Yc[None] * np.exp(sc[None, :, None] * Z[:, None, :])
+            return _to_cell_fractions(fit(Yc, W, nus), content, other_content)
 
         # one execution layer: threads in-process, or tasks when tmescope.settings.client is set
         parts = map_chunks(
             run,
             chunks,
             ids=[f"samples {idx[0]}..{idx[-1]}" for idx in chunks],
-            load=lambda idx: (Y[idx], [(point_nus[i],) for i in idx]),
+            load=lambda idx: (Y[idx], spread[idx], [(point_nus[i],) for i in idx]),
             key="bootstrap",
             desc="bootstrap",
             n_jobs=n_jobs,
