@@ -100,3 +100,18 @@ def test_packed_kernel_equals_plain_kernel(rng):
     b = _perm_sums_packed(ptr, idx, labels.astype(np.uint8), bounds, seeds, k)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_relabelling_types_permutes_the_result():
+    a = read_spatial(make_cells(1500, n_types=5, seed=9), unit="um")
+    spatial_neighbors(a)
+    b = a.copy()
+    # the same cells under other names, in another category order
+    rename = {f"type{i}": f"z{4 - i}" for i in range(5)}
+    b.obs["cell_type"] = b.obs["cell_type"].map(rename).astype("category")
+    nhood_enrichment(a, n_perms=50, seed=1)
+    nhood_enrichment(b, n_perms=50, seed=1)
+    ra, rb = a.uns["nhood_enrichment"], b.uns["nhood_enrichment"]
+    idx = [rb["categories"].index(rename[c]) for c in ra["categories"]]
+    np.testing.assert_array_equal(ra["count"], rb["count"][np.ix_(idx, idx)])
+    np.testing.assert_allclose(ra["zscore"], rb["zscore"][np.ix_(idx, idx)], rtol=1e-12)
