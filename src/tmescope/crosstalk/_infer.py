@@ -14,7 +14,7 @@ from tmescope._errors import InputError, InputTypeError, MissingKeyError
 from tmescope._logging import warn
 from tmescope._registry import register
 from tmescope._settings import settings
-from tmescope.crosstalk._kernels import group_sums, permutation_pvalues
+from tmescope.crosstalk._kernels import group_stats, permutation_pvalues
 from tmescope.crosstalk._rank import bh_fdr, consensus_ranks
 from tmescope.crosstalk._resource import RESOURCE_VERSION, Entities, check_resource, load_resource, map_entities
 
@@ -124,16 +124,9 @@ def _score_sample(
     n_groups = len(groups.names)
     codes = groups.codes
     counts = np.bincount(codes, minlength=n_groups).astype(float)
-    sums = group_sums(x, codes, n_groups)
+    sums, sq, nnz, lin = group_stats(x, codes, n_groups)
     means = sums / counts[:, None]
-    nnz = group_sums(sp.csr_matrix((np.ones_like(x.data), x.indices, x.indptr), shape=x.shape), codes, n_groups)
     props = nnz / counts[:, None]
-    sq = group_sums(
-        sp.csr_matrix((x.data.astype(np.float64) ** 2, x.indices, x.indptr), shape=x.shape), codes, n_groups
-    )
-    lin = group_sums(
-        sp.csr_matrix((np.expm1(x.data.astype(np.float64)), x.indices, x.indptr), shape=x.shape), codes, n_groups
-    )
     n = counts.sum()
     mu = sums.sum(0) / n
     var = (sq.sum(0) - n * mu**2) / max(n - 1, 1)

@@ -16,7 +16,7 @@ import scipy.sparse as sp  # noqa: TC002 - used at run time by the kernels
 #: nor the order in which blocks run can change a result.
 BLOCK = 64
 #: Permutations that share one pass over the matrix inside the kernel.
-BATCH = 4
+BATCH = 8
 
 
 @numba.njit(cache=True, nogil=True)
@@ -100,6 +100,37 @@ def _accumulate(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, codes
         g = codes[i]
         for k in range(indptr[i], indptr[i + 1]):
             acc[g, indices[k]] += data[k]
+
+
+def group_stats(x: sp.csr_matrix, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per-group sums of x, of x², of non-zero indicators and of expm1(x) in one pass (4 x groups x genes, float64).
+
+    Examples
+    --------
+    >>> s = group_stats(sp.csr_matrix(np.array([[1.0, 0], [2, 3]])), np.array([0, 0]), 1)
+    >>> s[:, 0].tolist()
+    [[3.0, 3.0], [5.0, 9.0], [2.0, 1.0], [8.107337927389695, 19.085536923187668]]
+    """
+    acc = np.zeros((4, n_groups, x.shape[1]), dtype=np.float64)
+    _accumulate_stats(x.indptr, x.indices, x.data, np.ascontiguousarray(codes), acc)
+    return acc
+
+
+@numba.njit(cache=True, nogil=True)
+def _accumulate_stats(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, codes: np.ndarray, acc: np.ndarray
+) -> None:
+    for i in range(codes.shape[0]):
+        g = codes[i]
+        for k in range(indptr[i], indptr[i + 1]):
+            v = np.float64(data[k])
+            if v == 0.0:
+                continue
+            col = indices[k]
+            acc[0, g, col] += v
+            acc[1, g, col] += v * v
+            acc[2, g, col] += 1.0
+            acc[3, g, col] += np.expm1(v)
 
 
 def entity_means(means: np.ndarray, subunits: np.ndarray) -> np.ndarray:
