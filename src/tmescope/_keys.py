@@ -83,6 +83,10 @@ OBS_CNV_SCORE = "cnv_score"
 OBS_CNV_CALL = "cnv_call"
 #: ``uns`` dict: CNV windows (``chr_pos``, ``window_chrom``), parameters, reference scores and the call threshold.
 UNS_CNV = "cnv"
+#: ``obsm`` array: 2-D UMAP of the cells (scanpy's key; NaN for cells outside the embedded subsample).
+OBSM_UMAP = "X_umap"
+#: ``uns`` dict: parameters of the UMAP computed by ``tmescope.sc.embed_cells``.
+UNS_SC_UMAP = "sc_umap"
 
 # --- spatial (tmescope.spatial) ---------------------------------------------------------------
 #: ``uns`` dict: how the spatial input was read (columns, unit, µm per unit, slides).

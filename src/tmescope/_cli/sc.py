@@ -35,6 +35,19 @@ from tmescope._cli._common import handle_errors
     default=None,
     help="TSV marker table (compartment, gene[, direction]) replacing the shipped one.",
 )
+@click.option(
+    "--cnv-reference",
+    default=None,
+    help="Comma-separated normal categories (of --cnv-reference-key) used as the copy-number reference; "
+    "infers CNV profiles and calls malignant cells.",
+)
+@click.option(
+    "--cnv-reference-key",
+    default="compartment",
+    show_default=True,
+    help="obs column holding the --cnv-reference categories.",
+)
+@click.option("--no-report", is_flag=True, help="Do not write the HTML report into OUT/report/.")
 @handle_errors
 def sc_command(  # noqa: PLR0917 - click passes every option positionally
     adata: Path,
@@ -49,12 +62,15 @@ def sc_command(  # noqa: PLR0917 - click passes every option positionally
     no_signatures: bool,  # noqa: FBT001
     gbm: bool,  # noqa: FBT001
     markers: Path | None,
+    cnv_reference: str | None,
+    cnv_reference_key: str,
+    no_report: bool,  # noqa: FBT001
 ) -> None:
     """Single-cell TME of every sample in ADATA (.h5ad): compartments, states, composition and pseudobulk.
 
     Writes into OUT: features.parquet and features.tsv (tidy feature table), cells.h5ad (the cells with
-    compartment labels, confidence, per-cell scores), pseudobulk.h5ad (per sample x compartment, summed counts)
-    and provenance.json.
+    compartment labels, confidence, per-cell scores), pseudobulk.h5ad (per sample x compartment, summed counts),
+    provenance.json and report/ (HTML report).
     """
     from tmescope import _keys
     from tmescope._errors import InputError
@@ -81,6 +97,8 @@ def sc_command(  # noqa: PLR0917 - click passes every option positionally
         "signatures": not no_signatures,
         "gbm": gbm,
         "markers": str(markers) if markers else None,
+        "cnv_reference": cnv_reference,
+        "cnv_reference_key": cnv_reference_key,
     }
     outputs = ("features.parquet", "features.tsv", "cells.h5ad", "pseudobulk.h5ad", "provenance.json")
     if adata.resolve() in {(out / name).resolve() for name in outputs}:
@@ -102,6 +120,13 @@ def sc_command(  # noqa: PLR0917 - click passes every option positionally
         annotate_compartments(
             cells, labels_key=labels_key, markers=table, resolution=resolution, min_score=min_score, seed=settings.seed
         )
+        if cnv_reference:
+            from tmescope.sc._cnv import call_malignant, infer_cnv
+
+            prov.add_resource("gene_positions", "tmescope/data/sc/gene_positions.parquet (GENCODE 48)")
+            cats = [c.strip() for c in cnv_reference.split(",") if c.strip()]
+            infer_cnv(cells, reference_key=cnv_reference_key, reference_categories=cats)
+            call_malignant(cells)
         if not no_states:
             score_states(cells)
             if gbm:
@@ -115,6 +140,13 @@ def sc_command(  # noqa: PLR0917 - click passes every option positionally
             write_cells(cells, out / "cells.h5ad"),
             write_cells(pb, out / "pseudobulk.h5ad"),
         ]
+        if not no_report:
+            from tmescope.report._sc import write_sc_report
+            from tmescope.sc._embed import embed_cells
+
+            embed_cells(cells, seed=settings.seed)
+
+            written.append(write_sc_report(cells, out / "report", features=features))
     written.append(prov.write(out))
     counts = cells.obs[_keys.OBS_COMPARTMENT].value_counts()
     summary = ", ".join(f"{k} {v}" for k, v in counts.items() if v)

@@ -23,6 +23,7 @@ from tmescope.sc._annotate import (
     marker_scores,
 )
 from tmescope.sc._cnv import CHROMOSOMES, call_malignant, gene_positions, infer_cnv
+from tmescope.sc._embed import embed_cells
 from tmescope.sc._input import CellScale, detect_cell_scale, prepare_cells, read_cells
 from tmescope.sc._markers import (
     COMPARTMENTS,
@@ -49,6 +50,7 @@ __all__ = [
     "composition",
     "default_state_sets",
     "detect_cell_scale",
+    "embed_cells",
     "gene_positions",
     "infer_cnv",
     "label_clusters",
