@@ -27,10 +27,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _maps(adata: ad.AnnData, key: str, what: str, *, max_points: int, seed: int) -> str:
+def _maps(
+    adata: ad.AnnData, key: str, what: str, *, max_points: int, seed: int, colors: dict[str, str] | None = None
+) -> str:
     xy = np.asarray(adata.obsm["spatial"])
     labels = pd.Categorical(adata.obs[key])
-    colors = sfig.color_map([str(c) for c in labels.categories])
+    colors = colors or sfig.color_map([str(c) for c in labels.categories])
     slides = adata.obs[_keys.OBS_SLIDE].astype(str).to_numpy()
     parts = []
     for i, s in enumerate(pd.unique(slides)):
@@ -153,6 +155,7 @@ def write_spatial_report(
                     "tumour core / interface / stroma",
                     max_points=max_points,
                     seed=seed,
+                    colors=sfig.COMPARTMENT_COLORS,
                 )
             )
         dens = inf["densities"]
