@@ -5,7 +5,7 @@ sample is a random real sample plus N(0, 0.3) noise, written as one parquet file
 profiled with :func:`tmescope.profile.profile_chunks` against the shipped reference (signature scores, CYT/TIDE,
 ESTIMATE, deconvolution with 100 bootstraps, MCP-counter, reference-mode subtypes, immune phenotype,
 percentiles, insights) with ``--chunk-size`` samples per task on a LocalCluster of single-threaded worker
-processes. Recorded per run: wall time, samples/s, each worker's peak RSS (``ru_maxrss`` of the worker process,
+processes. Recorded per run: wall time, samples/s, each worker's peak RSS (``VmHWM`` of the worker process,
 which is started fresh for the run), per-chunk compute time from the task stream, and the scheduler's cost per
 task (200 empty tasks). Identity of the tables across worker counts is checked.
 
@@ -59,6 +59,12 @@ def make_cohort(path: Path, n_samples: int, *, seed: int = SEED) -> int:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM, not ru_maxrss: a spawned process inherits its parent's ru_maxrss."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
