@@ -58,3 +58,20 @@ def test_anndata_input_with_obsm(lung5):
     np.testing.assert_allclose(a.obsm["spatial"], lung5.obsm["spatial"])
     assert a.n_obs == 100_149
     assert a.obs["cell_type"].nunique() == 38
+
+
+def test_implausible_spacing_warns(rng):
+    from tmescope._errors import TmescopeWarning
+
+    t = pd.DataFrame({"x": rng.uniform(0, 10_000, 500), "y": rng.uniform(0, 10_000, 500), "cell_type": "A"})
+    with pytest.warns(TmescopeWarning, match="median distance between neighbouring cells"):
+        read_spatial(t, unit="px", pixel_size=1e-4)  # pixels taken as 0.1 nm
+
+
+def test_parquet_table(tmp_path, rng):
+    t = pd.DataFrame({"x": rng.uniform(0, 500, 200), "y": rng.uniform(0, 500, 200), "cell_type": "A", "slide": "s"})
+    t.loc[:99, "cell_type"] = "B"
+    t.to_parquet(tmp_path / "cells.parquet")
+    a = read_spatial(tmp_path / "cells.parquet", unit="um")
+    assert a.n_obs == 200
+    assert sorted(a.obs["cell_type"].cat.categories) == ["A", "B"]

@@ -13,6 +13,7 @@ import pandas as pd
 
 from tmescope import _keys
 from tmescope._errors import InputError, MissingKeyError
+from tmescope._logging import warn
 
 _UM = ("um", "µm", "μm", "micron", "microns", "micrometer", "micrometre")
 _PX = ("px", "pixel", "pixels")
@@ -59,6 +60,24 @@ def _scale_factor(unit: str | None, pixel_size: float | None, source: str) -> tu
         raise InputError(msg)
     msg = f"Unknown coordinate unit {unit!r} for {source}; expected 'um' or 'px' (with pixel_size)."
     raise InputError(msg)
+
+
+def _check_spacing(xy: np.ndarray, source: str, unit_text: str) -> None:
+    """Warn when the typical distance between neighbouring cells is implausible for the stated unit."""
+    if xy.shape[0] < 100:
+        return
+    from scipy.spatial import cKDTree
+
+    step = max(1, xy.shape[0] // 20_000)
+    sample = xy[::step]
+    d, _ = cKDTree(xy).query(sample, k=2)
+    nn = float(np.median(d[:, 1]))
+    if nn < 0.5 or nn > 500:
+        warn(
+            f"The median distance between neighbouring cells in {source} is {nn:.3g} µm with coordinates read as "
+            f"{unit_text}; cells are usually 5-30 µm apart (Visium spots 100 µm). Check --unit/--pixel-size: "
+            "densities and distances depend on them."
+        )
 
 
 def _read_h5ad(path: Path) -> ad.AnnData:
@@ -197,6 +216,7 @@ def read_spatial(
         msg = f"{int(types.isna().sum())} cell(s) in {source} have no cell type in column {tkey!r}; label or drop them."
         raise InputError(msg)
     adata.obsm["spatial"] = coords * factor
+    _check_spacing(adata.obsm["spatial"], source, unit_text)
     adata.obs[_keys.OBS_CELL_TYPE] = pd.Categorical(types.astype(str))
     default = "slide"
     if source != "the input":
