@@ -95,7 +95,10 @@ def _squidpy(step: str, n: int) -> float:
 
 def _worker(tool: str, step: str, n: int) -> None:
     seconds = (_tmescope if tool == "tmescope" else _squidpy)(step, n)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    # VmHWM is this process's own peak; ru_maxrss may carry the launching process's peak across exec
+    status = Path("/proc/self/status")
+    hwm = [ln for ln in status.read_text().splitlines() if ln.startswith("VmHWM")] if status.exists() else []
+    rss = int(hwm[0].split()[1]) / 1024**2 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(json.dumps({"tool": tool, "step": step, "n": n, "seconds": seconds, "rss_gb": rss}))
 
 
