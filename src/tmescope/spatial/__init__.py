@@ -6,6 +6,8 @@ Every function reads an AnnData prepared by :func:`read_spatial` (coordinates in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tmescope._registry import methods as _methods
 from tmescope.spatial._cooccurrence import co_occurrence
 from tmescope.spatial._enrichment import nhood_enrichment
@@ -15,6 +17,9 @@ from tmescope.spatial._input import read_spatial
 from tmescope.spatial._neighborhoods import cellular_neighborhoods
 from tmescope.spatial._run import analyze_spatial
 from tmescope.spatial._tme import infiltration, mixing_score
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def methods():
