@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def methods():
-    """Registered spatial methods as a table."""
+def methods() -> pd.DataFrame:
+    """Registered spatial methods as a table (name, citation, modality, ...)."""
     return _methods("spatial")
 
 
