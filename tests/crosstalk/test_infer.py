@@ -98,3 +98,15 @@ def test_small_groups_are_left_out_with_a_warning(cells):
     with pytest.warns(TmescopeWarning, match="fewer than 5 cells.*rare"):
         res = _run(cells)
     assert "rare" not in set(res["source"]) | set(res["target"])
+
+
+def test_writes_only_its_documented_keys(cells):
+    before_obs, before_x = cells.obs.copy(), cells.X.copy()
+    before = {k: set(getattr(cells, k).keys()) for k in ("uns", "obsm", "obsp", "layers")}
+    infer_crosstalk(cells, groupby="cell_type", n_perms=10, seed=0)
+    after = {k: set(getattr(cells, k).keys()) for k in ("uns", "obsm", "obsp", "layers")}
+    assert after["uns"] - before["uns"] == {"crosstalk"}
+    assert {k: v for k, v in after.items() if k != "uns"} == {k: v for k, v in before.items() if k != "uns"}
+    pd.testing.assert_frame_equal(cells.obs, before_obs)
+    np.testing.assert_array_equal(cells.X, before_x)
+    assert set(cells.uns["crosstalk"]) == {"results", "params"}

@@ -8,9 +8,15 @@ whose score reaches the observed one.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import TYPE_CHECKING
+
 import numba
 import numpy as np
 import scipy.sparse as sp  # noqa: TC002 - used at run time by the kernels
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 #: Permutations per block; each block draws from its own child ``SeedSequence``, so neither the number of jobs
 #: nor the order in which blocks run can change a result.
@@ -34,7 +40,7 @@ def _entity_means(acc: np.ndarray, inv_counts: np.ndarray, subunits: np.ndarray,
             out[g, e] = best
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True)
 def _exceedances(  # noqa: PLR0917 - numba kernels take arrays positionally
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -60,7 +66,7 @@ def _exceedances(  # noqa: PLR0917 - numba kernels take arrays positionally
     n_int = src.shape[0]
     hits = np.zeros((n_perm, n_int), dtype=np.uint8)
     n_tasks = (n_perm + BATCH - 1) // BATCH
-    for task in numba.prange(n_tasks):
+    for task in range(n_tasks):
         lo = task * BATCH
         nb = min(BATCH, n_perm - lo)
         acc = np.zeros((nb, n_groups, n_genes), dtype=np.float64)
@@ -140,6 +146,27 @@ def entity_means(means: np.ndarray, subunits: np.ndarray) -> np.ndarray:
     return out
 
 
+def run_blocks(job: Callable[[int], np.ndarray], n_blocks: int, *, n_jobs: int, size: int, desc: str) -> np.ndarray:
+    """Sum of ``job(b)`` (integer counts) over blocks ``0 … n_blocks-1``, on ``n_jobs`` threads.
+
+    Every block has its own random stream and integer counts add up exactly, so neither the number of threads nor
+    the order in which blocks finish changes the sum. Threads pull the next block when free, so a thread slowed by
+    a busy machine does not hold the others up.
+    """
+    from tmescope._progress import progress
+
+    total = np.zeros(size, dtype=np.int64)
+    if n_jobs <= 1 or n_blocks <= 1:
+        for b in progress(range(n_blocks), total=n_blocks, desc=desc):
+            total += job(b)
+        return total
+    with ThreadPoolExecutor(max_workers=int(n_jobs)) as pool:
+        futures = [pool.submit(job, b) for b in range(n_blocks)]
+        for fut in progress(as_completed(futures), total=n_blocks, desc=desc):
+            total += fut.result()
+    return total
+
+
 def draw_permutations(codes: np.ndarray, seed_seq: np.random.SeedSequence, n: int) -> np.ndarray:
     """``n`` shuffles of the label codes from one block's generator: row b gives every cell's permuted label."""
     rng = np.random.default_rng(seed_seq)
@@ -178,7 +205,7 @@ def permutation_pvalues(  # noqa: PLR0917
         Number of permutations; seed (or ``SeedSequence``) from which one child per block of :data:`BLOCK`
         permutations is spawned.
     n_jobs
-        Numba threads; results do not depend on it.
+        Threads, each running whole blocks; results do not depend on it.
     permutations
         Optional explicit permuted label codes (n_perms x n_cells), e.g. to reproduce another tool's shuffles.
 
@@ -219,24 +246,20 @@ def permutation_pvalues(  # noqa: PLR0917
             indptr, indices, data, block, n_groups, x.shape[1], inv_counts, subunits, *ids, observed
         )
 
-    hits = np.zeros(src.shape[0], dtype=np.int64)
-    old = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(n_jobs), int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)))))
-    try:
-        if permutations is not None:
-            for start in range(0, permutations.shape[0], BLOCK):
-                block = np.ascontiguousarray(permutations[start : start + BLOCK], dtype=np.int32)
-                hits += run(block)
-            n_perms = permutations.shape[0]
-        else:
-            ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-            n_blocks = -(-n_perms // BLOCK)
-            from tmescope._progress import progress
+    if permutations is not None:
+        n_perms = permutations.shape[0]
 
-            for b, child in progress(enumerate(ss.spawn(n_blocks)), total=n_blocks, desc="permutations"):
-                size = min(BLOCK, n_perms - b * BLOCK)
-                hits += run(draw_permutations(codes.astype(small), child, size))
-    finally:
-        numba.set_num_threads(old)
+        def job(b: int) -> np.ndarray:
+            return run(permutations[b * BLOCK : (b + 1) * BLOCK])
+
+    else:
+        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        children = ss.spawn(-(-n_perms // BLOCK))
+        codes_small = codes.astype(small)
+
+        def job(b: int) -> np.ndarray:
+            return run(draw_permutations(codes_small, children[b], min(BLOCK, n_perms - b * BLOCK)))
+
+    hits = run_blocks(job, -(-n_perms // BLOCK), n_jobs=n_jobs, size=src.shape[0], desc="permutations")
     score = np.where((lmean == 0) | (rmean == 0), 0.0, observed)
     return score, hits / max(n_perms, 1)

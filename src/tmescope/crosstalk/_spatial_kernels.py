@@ -6,7 +6,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from tmescope.crosstalk._kernels import BLOCK, draw_permutations
+from tmescope.crosstalk._kernels import BLOCK, draw_permutations, run_blocks
 
 
 @numba.njit(cache=True, nogil=True)
@@ -68,7 +68,7 @@ def _contact_scores(  # noqa: PLR0917 - numba kernels take arrays positionally
     return out
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True)
 def _contact_exceedances(  # noqa: PLR0917
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -88,7 +88,7 @@ def _contact_exceedances(  # noqa: PLR0917
     n_perm = perm_codes.shape[0]
     n_int = src.shape[0]
     hits = np.zeros((n_perm, n_int), dtype=np.uint8)
-    for b in numba.prange(n_perm):
+    for b in range(n_perm):
         sc = _contact_scores(
             indptr, indices, data, g_indptr, g_indices, perm_codes[b], n_groups, n_genes, subunits, src, tgt, lig, rec
         )
@@ -150,19 +150,15 @@ def contact_pvalues(  # noqa: PLR0917
     sub = np.ascontiguousarray(subunits, dtype=np.int64)
     ids = [np.ascontiguousarray(a, dtype=np.int64) for a in (src, tgt, lig, rec)]
     observed = _contact_scores(*args, codes, n_groups, x.shape[1], sub, *ids)  # type: ignore[call-arg]
-    hits = np.zeros(src.shape[0], dtype=np.int64)
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     n_blocks = -(-n_perms // BLOCK)
-    old = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(n_jobs), int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)))))
-    try:
-        from tmescope._progress import progress
+    children = ss.spawn(n_blocks)
 
-        for b, child in progress(enumerate(ss.spawn(n_blocks)), total=n_blocks, desc="spatial permutations"):
-            block = draw_permutations(codes, child, min(BLOCK, n_perms - b * BLOCK))
-            hits += _contact_exceedances(*args, block, n_groups, x.shape[1], sub, *ids, observed)  # type: ignore[call-arg]
-    finally:
-        numba.set_num_threads(old)
+    def job(b: int) -> np.ndarray:
+        block = draw_permutations(codes, children[b], min(BLOCK, n_perms - b * BLOCK))
+        return _contact_exceedances(*args, block, n_groups, x.shape[1], sub, *ids, observed)  # type: ignore[call-arg]
+
+    hits = run_blocks(job, n_blocks, n_jobs=n_jobs, size=src.shape[0], desc="spatial permutations")
     w = contact_weights(graph, codes, n_groups)
     edges = np.asarray(w.sum(axis=1)).ravel().reshape(n_groups, n_groups)
     no_edge = edges[src, tgt] == 0
