@@ -259,7 +259,7 @@ def main() -> None:
         print("accuracy: ../shared/reference not present; skipped")
         return
     sets = load_sets()
-    pooled_rows, per_type_rows, coverage = [], [], {}
+    pooled_rows, per_type_rows, coverage, coverage_rnaseq = [], [], {}, {}
     t0 = time.perf_counter()
     for name, (adata, truth, types) in sets.items():
         for method, reference in CONFIGS:
@@ -283,14 +283,20 @@ def main() -> None:
             coverage[label][0] += cov[0]
             coverage[label][1] += cov[1]
             width = float(np.median((high - low).to_numpy())) if N_BOOT[method] else float("nan")
+            if "array" not in name:
+                coverage_rnaseq.setdefault(label, [0, 0])
+                coverage_rnaseq[label][0] += cov[0]
+                coverage_rnaseq[label][1] += cov[1]
+            n_flag = int(work.obs["deconvolution_flag"].str.contains("poor_fit").sum())
             pooled_rows[-1] = (
                 *pooled_rows[-1],
                 f"{cov[0]}/{cov[1]} ({width:.2f})" if cov[1] else "–",
                 float(np.median(work.obs["deconvolution_fit"])),
+                f"{n_flag}/{work.n_obs}",
             )
         for label, est in _published(name, types).items():
             table, pooled = score(est.loc[truth.index.intersection(est.index)], truth, types)
-            pooled_rows.append((name, f"{label}", *pooled, "", float("nan")))
+            pooled_rows.append((name, f"{label}", *pooled, "", float("nan"), ""))
             per_type_rows.extend((name, label, *row) for row in table.itertuples(index=False))
     elapsed = time.perf_counter() - t0
 
@@ -299,16 +305,21 @@ def main() -> None:
         f"tmescope: bootstrap replicates {N_BOOT}, seed 0; {len(sets)} sets x {len(CONFIGS)} configurations in {elapsed:.0f} s.\n"
     )
     print(
-        "| set | method | pooled Pearson | pooled Spearman | pooled RMSE | CI covers truth (median width) | median fit |"
+        "| set | method | pooled Pearson | pooled Spearman | pooled RMSE | CI covers truth (median width) | median fit "
+        "| poor_fit |"
     )
-    print("|---|---|---|---|---|---|---|")
-    for name, label, r, rho, rmse, cov, fit in pooled_rows:
-        print(f"| {name} | {label} | {_fmt(r)} | {_fmt(rho)} | {_fmt(rmse)} | {cov} | {_fmt(fit)} |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, label, r, rho, rmse, cov, fit, flag in pooled_rows:
+        print(f"| {name} | {label} | {_fmt(r)} | {_fmt(rho)} | {_fmt(rmse)} | {cov} | {_fmt(fit)} | {flag} |")
     print("\nInterval coverage over all sets (single-column cell types):\n")
     for label, (inside, total) in coverage.items():
         if not total:
             continue
         print(f"- {label}: {inside}/{total} = {inside / max(total, 1):.0%}")
+    print("\nInterval coverage over the RNA-seq sets (SDY420 arrays left out):\n")
+    for label, (inside, total) in coverage_rnaseq.items():
+        if total:
+            print(f"- {label}: {inside}/{total} = {inside / total:.0%}")
     print("\n### Per cell type\n")
     print("| set | method | cell type | Pearson | Spearman | RMSE |")
     print("|---|---|---|---|---|---|")

@@ -3,9 +3,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tmescope.bulk import get_reference
+from tmescope.bulk import deconvolve, get_reference
 from tmescope.bulk._calibration import interval_coverage, simulate_mixtures
-from tmescope.bulk._deconv import MODEL_ERROR, _cls_fit, deconvolve_kernel, residual_scale
+from tmescope.bulk._deconv import (
+    MODEL_ERROR,
+    POOR_FIT,
+    POOR_FIT_BY_CONFIG,
+    _cls_fit,
+    deconvolve_kernel,
+    residual_scale,
+)
+
+from .conftest import synthetic_mixtures
 
 
 def _til10():
@@ -63,3 +72,37 @@ def test_interval_coverage_counts_pairs():
     high = np.array([[0.1, 0.2], [0.3, 0.05]])
     truth = np.array([[0.05, 0.3], [0.25, 0.0]])
     assert interval_coverage(low, high, truth) == 0.75
+
+
+@pytest.mark.filterwarnings("ignore::tmescope.AutoFixWarning")
+def test_poor_fit_flag_is_calibrated_on_real_tumours():
+    # The demo cohort (Liu 2019, 121 melanomas) was not used to calibrate the thresholds.
+    from tmescope.datasets import liu2019_melanoma
+
+    adata, _ = liu2019_melanoma()
+    deconvolve(adata, n_boot=0)
+    flagged = (adata.obs["deconvolution_flag"] == "poor_fit").mean()
+    assert 0 < flagged <= 0.1, flagged  # the worst-fitting few, not every tumour (0.5 flagged 120 of 121)
+    threshold = adata.uns["deconvolution"]["poor_fit_threshold"]
+    assert threshold == POOR_FIT_BY_CONFIG["epic", "til10"]
+    fit = adata.obs["deconvolution_fit"]
+    assert (fit[adata.obs["deconvolution_flag"] == "poor_fit"] < threshold).all()
+    assert (fit[adata.obs["deconvolution_flag"] == ""] >= threshold).all()
+
+
+def test_user_reference_uses_default_threshold():
+    from tmescope.bulk import Reference
+
+    til = get_reference("til10")
+    mine = Reference(name="til10", signature=til.signature, mrna_content=til.mrna_content, other_mrna_content=1.0)
+    adata, _ = synthetic_mixtures("til10", 3, seed=1)
+    deconvolve(adata, reference=mine, n_boot=0)
+    assert adata.uns["deconvolution"]["poor_fit_threshold"] == POOR_FIT
+
+
+def test_every_shipped_configuration_has_a_threshold():
+    from tmescope.bulk import DECONVOLUTION_METHODS, references
+
+    for method in DECONVOLUTION_METHODS:
+        for ref in references()["name"]:
+            assert -1 <= POOR_FIT_BY_CONFIG[method, ref] < POOR_FIT
