@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("scoring", "accuracy", "spatial", "crosstalk")
+SUITES = ("scoring", "accuracy", "spatial", "crosstalk", "sc")
 
 
 def main(argv: list[str]) -> int:
