@@ -157,8 +157,14 @@ def main(argv: list[str] | None = None) -> None:
             results.append(res)
             print(json.dumps({k: v for k, v in res.items() if k != "features"}))
         for res in results[1:]:
-            same = res["features"].equals(results[0]["features"])
+            a, b = results[0]["features"], res["features"]
+            same = a.equals(b)
             print(f"features identical, {results[0]['workers']} vs {res['workers']} worker(s): {same}")
+            if not same and a.shape == b.shape:
+                diff = a["value"].ne(b["value"]) & ~(a["value"].isna() & b["value"].isna())
+                print("  differing values:", int(diff.sum()), a.loc[diff, "feature"].value_counts().head(5).to_dict())
+                print("  largest difference:", float((a["value"] - b["value"]).abs().max()))
+                print("  other columns differing:", [c for c in a.columns if c != "value" and not a[c].equals(b[c])])
         if len(results) > 1:
             print(
                 f"scaling {results[0]['workers']}->{results[-1]['workers']} workers: "
