@@ -13,7 +13,9 @@ Three fits share one pipeline (:func:`deconvolve_kernel`):
   absolute scale by a non-negative least-squares scale factor capped at 1.
 
 Each fit gives mRNA proportions; dividing by each cell type's mRNA content and renormalising gives cell
-fractions, including "other". Intervals come from resampling signature genes with replacement.
+fractions, including "other". Intervals come from a bootstrap that resamples signature genes with replacement
+and adds a model-error term scaled by the sample's own residual spread (:func:`residual_scale`), whose size
+(:data:`MODEL_ERROR`) was calibrated on simulated mixtures (:mod:`tmescope.bulk._calibration`).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ POOR_FIT_BY_CONFIG: dict[tuple[str, str], float] = {
     ("nnls", "til10"): 0.05,
     ("nnls", "safetme"): 0.24,
     ("svr", "til10"): -0.01,
-    ("svr", "safetme"): 0.2,
+    ("svr", "safetme"): 0.14,
 }
 #: Threshold for references built by the user (no tumour cohort to calibrate on).
 POOR_FIT = 0.5
@@ -358,7 +360,11 @@ def deconvolve(
     RNA-seq) and fitted with ``method``; see :mod:`tmescope.bulk._deconv` for the three fits. mRNA
     proportions are divided by each cell type's mRNA content, so the result is fractions of cells,
     including ``other`` (cells the reference does not characterise, e.g. tumour cells). Intervals:
-    ``n_boot`` resamples of the signature genes (seeded), percentile interval at level ``ci``.
+    ``n_boot`` seeded bootstrap replicates, each resampling the signature genes and perturbing them by the
+    model error (the sample's residual spread times :data:`MODEL_ERROR`); percentile interval at level ``ci``.
+    A sample is flagged ``poor_fit`` when its fit is below the 2.5% quantile of the fits of 226 published
+    tumours with the same method and shipped reference (:data:`POOR_FIT_BY_CONFIG`; 0.5 for user-built
+    references).
 
     Parameters
     ----------
@@ -388,7 +394,7 @@ def deconvolve(
     ``adata.obsm['fractions']``, ``adata.obsm['fractions_ci_low']``, ``adata.obsm['fractions_ci_high']``,
     ``adata.obs['deconvolution_fit']`` (Pearson r of observed vs reconstructed signature genes),
     ``adata.obs['deconvolution_flag']`` (``""``, ``"poor_fit"``, ``"low_coverage"``) and
-    ``adata.uns['deconvolution']`` (parameters, genes used).
+    ``adata.uns['deconvolution']`` (parameters, genes used, ``poor_fit_threshold``, ``model_error``).
 
     Examples
     --------
