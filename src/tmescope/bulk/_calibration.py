@@ -1,9 +1,10 @@
-"""Simulated mixtures for calibrating the deconvolution's intervals and poor-fit flag.
+"""Simulated mixtures for calibrating the deconvolution's intervals.
 
 Nothing here looks at measured (cytometry) fractions: the mixtures are built from a reference's own profiles
-with the errors a real sample has, and the calibrated constants (:data:`tmescope.bulk._deconv.MODEL_ERROR`,
-:data:`tmescope.bulk._deconv.POOR_FIT`) are then checked against the ground-truth sets in
-``benchmarks/accuracy.py``. ``scripts/calibrate_deconvolution.py`` reruns the calibration.
+with the errors a real sample has; the calibrated multiplier (:data:`tmescope.bulk._deconv.MODEL_ERROR`) is then
+checked against the ground-truth sets in ``benchmarks/accuracy.py``. The poor-fit thresholds
+(:data:`tmescope.bulk._deconv.POOR_FIT_BY_CONFIG`) are calibrated on real tumours instead, because simulated
+tumour cells fit far better than real ones. ``scripts/calibrate_deconvolution.py`` reruns both.
 
 A simulated sample (signature genes only, TPM-like):
 
