@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 #: Permutations per block; each block draws from its own child ``SeedSequence``, so neither the number of jobs
 #: nor the order in which blocks run can change a result.
 BLOCK = 64
-#: Permutations that share one pass over the matrix inside the kernel.
+#: Permutations that share one pass over the matrix inside the kernel (the kernel is unrolled for exactly 8).
 BATCH = 8
 
 
@@ -58,7 +58,7 @@ def _exceedances(  # noqa: PLR0917 - numba kernels take arrays positionally
 ) -> np.ndarray:
     """Per interaction, how many of the permutations in ``perm_codes`` (n_cells x B) score at least ``observed``.
 
-    Permutations are processed :data:`BATCH` at a time so that each row of the matrix is read once per batch.
+    Permutations are processed :data:`BATCH` (8) at a time so that each row of the matrix is read once per batch.
     """
     n_cells = perm_codes.shape[0]
     n_perm = perm_codes.shape[1]
@@ -66,22 +66,35 @@ def _exceedances(  # noqa: PLR0917 - numba kernels take arrays positionally
     n_int = src.shape[0]
     hits = np.zeros((n_perm, n_int), dtype=np.uint8)
     n_tasks = (n_perm + BATCH - 1) // BATCH
+    width = n_groups * n_genes
     for task in range(n_tasks):
         lo = task * BATCH
         nb = min(BATCH, n_perm - lo)
-        acc = np.zeros((nb, n_groups, n_genes), dtype=np.float64)
-        g = np.empty(nb, dtype=np.int64)
+        # One flat accumulator per permutation slot; slots past ``nb`` (last task) take label 0 and are ignored.
+        acc = np.zeros(BATCH * width, dtype=np.float64)
         for i in range(n_cells):
-            for b in range(nb):
-                g[b] = perm_codes[i, lo + b]
+            o0 = perm_codes[i, lo] * n_genes
+            o1 = width + (perm_codes[i, lo + 1] if nb > 1 else 0) * n_genes
+            o2 = 2 * width + (perm_codes[i, lo + 2] if nb > 2 else 0) * n_genes
+            o3 = 3 * width + (perm_codes[i, lo + 3] if nb > 3 else 0) * n_genes
+            o4 = 4 * width + (perm_codes[i, lo + 4] if nb > 4 else 0) * n_genes
+            o5 = 5 * width + (perm_codes[i, lo + 5] if nb > 5 else 0) * n_genes
+            o6 = 6 * width + (perm_codes[i, lo + 6] if nb > 6 else 0) * n_genes
+            o7 = 7 * width + (perm_codes[i, lo + 7] if nb > 7 else 0) * n_genes
             for k in range(indptr[i], indptr[i + 1]):
                 col = indices[k]
-                v = data[k]
-                for b in range(nb):
-                    acc[b, g[b], col] += v
+                v = np.float64(data[k])
+                acc[o0 + col] += v
+                acc[o1 + col] += v
+                acc[o2 + col] += v
+                acc[o3 + col] += v
+                acc[o4 + col] += v
+                acc[o5 + col] += v
+                acc[o6 + col] += v
+                acc[o7 + col] += v
         ent = np.empty((n_groups, n_ent), dtype=np.float64)
         for b in range(nb):
-            _entity_means(acc[b], inv_counts, subunits, ent)
+            _entity_means(acc[b * width : (b + 1) * width].reshape(n_groups, n_genes), inv_counts, subunits, ent)
             for k in range(n_int):
                 score = 0.5 * (ent[src[k], lig[k]] + ent[tgt[k], rec[k]])
                 if score >= observed[k]:
