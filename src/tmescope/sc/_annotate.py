@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from anndata import AnnData
 
 _CHUNK = 8192
+#: Above this many cells the neighbour graph and Leiden run on a seeded subsample (see :func:`leiden_clusters`).
+MAX_CLUSTER_CELLS = 50_000
 CLUSTER_COLUMNS = (
     "cluster",
     "n_cells",
@@ -254,10 +256,14 @@ def leiden_clusters(
     n_pcs: int = 30,
     n_top_genes: int = 2000,
     seed: int = 0,
+    max_cells: int | None = None,
 ) -> pd.Categorical:
     """Seeded scanpy clustering of log-normalised cells: HVG (when needed), PCA, neighbours, Leiden.
 
-    Runs on a private copy; nothing is written into ``adata``.
+    Runs on a private copy; nothing is written into ``adata``. Above ``max_cells`` cells (default
+    :data:`MAX_CLUSTER_CELLS`, 50,000) the exact neighbour graph and Leiden run on a seeded subsample of
+    ``max_cells`` cells, and every other cell joins the cluster whose centroid (in the same PCA space) is nearest:
+    the exact neighbour search is quadratic in the number of cells.
 
     Returns
     -------
@@ -279,11 +285,60 @@ def leiden_clusters(
     sc.pp.scale(work, max_value=10.0)
     n_comps = max(1, min(n_pcs, work.n_vars - 1, work.n_obs - 1))
     sc.pp.pca(work, n_comps=n_comps, svd_solver="arpack", random_state=seed)
+    limit = MAX_CLUSTER_CELLS if max_cells is None else int(max_cells)
+    if work.n_obs > limit:
+        return _subsample_clusters(
+            work, limit, n_comps=n_comps, n_neighbors=n_neighbors, resolution=resolution, seed=seed
+        )
     with warnings.catch_warnings():
         # scanpy edits its own kNN matrix in place when cells are identical; not a problem of the input
         warnings.filterwarnings("ignore", category=sparse.SparseEfficiencyWarning)
         # exact kNN (sklearn, brute force) at every size: deterministic whatever the thread count, and it avoids
         # scanpy 1.11's approximate path, which fails on the sparse arrays returned by current pynndescent
+        sc.pp.neighbors(
+            work,
+            n_neighbors=min(n_neighbors, work.n_obs - 1),
+            n_pcs=n_comps,
+            random_state=seed,
+            transformer="sklearn",
+        )
+    sc.tl.leiden(
+        work,
+        resolution=resolution,
+        random_state=seed,
+        flavor="igraph",
+        n_iterations=2,
+        directed=False,
+        key_added="leiden",
+    )
+    return pd.Categorical(work.obs["leiden"].astype(str))
+
+
+def _subsample_clusters(
+    work: AnnData, limit: int, *, n_comps: int, n_neighbors: int, resolution: float, seed: int
+) -> pd.Categorical:
+    """Leiden on a seeded subsample of ``limit`` cells; the others join the nearest cluster centroid (PCA space)."""
+    pick = np.sort(np.random.default_rng(seed).choice(work.n_obs, limit, replace=False))
+    sub = _leiden_on_pca(work[pick].copy(), n_comps=n_comps, n_neighbors=n_neighbors, resolution=resolution, seed=seed)
+    pcs = np.asarray(work.obsm["X_pca"], dtype=np.float64)
+    cats = list(sub.categories)
+    codes = np.asarray(sub.codes)
+    centroids = np.vstack([pcs[pick[codes == k]].mean(axis=0) for k in range(len(cats))])
+    out = np.empty(work.n_obs, dtype=np.int64)
+    c2 = (centroids**2).sum(axis=1)
+    for start in range(0, work.n_obs, _CHUNK):
+        block = pcs[start : start + _CHUNK]
+        out[start : start + _CHUNK] = np.argmin(c2[None, :] - 2.0 * block @ centroids.T, axis=1)
+    out[pick] = codes
+    return pd.Categorical.from_codes(out, categories=cats)
+
+
+def _leiden_on_pca(work: AnnData, *, n_comps: int, n_neighbors: int, resolution: float, seed: int) -> pd.Categorical:
+    """Exact neighbour graph and seeded Leiden on ``work.obsm["X_pca"]`` (internal)."""
+    import scanpy as sc
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=sparse.SparseEfficiencyWarning)
         sc.pp.neighbors(
             work,
             n_neighbors=min(n_neighbors, work.n_obs - 1),
