@@ -139,3 +139,43 @@ def test_oligodendroglioma_held_out_normals(oligo: ad.AnnData, split: int) -> No
     pred = cells.obs["cnv_call"].to_numpy()[called] == "malignant"
     assert (pred & ~truth).sum() == 0
     assert (pred & truth).sum() / truth.sum() >= 0.97
+
+
+def test_profile_cells_calls_malignant_cells(oligo: ad.AnnData) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # coverage of a brain tumour against the marker table
+        res = tsc.profile_cells(
+            oligo, cnv_reference=NORMAL, cnv_reference_key="cell_type", states=False, signatures=False, seed=0
+        )
+    calls = res.cells.obs["cnv_call"].astype(str)
+    assert (calls == "malignant").sum() == 142
+    rows = res.features.set_index("feature")
+    assert rows.loc["cnv.malignant_fraction", "value"] == pytest.approx(142 / 184)
+    assert rows.loc["cnv.malignant_fraction", "ci_low"] < 142 / 184 < rows.loc["cnv.malignant_fraction", "ci_high"]
+    assert rows.loc["cnv.mean_score", "value"] > 0
+
+
+def test_cli_cnv_reference_and_report(reference_dir: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tmescope.cli import main
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the shipped file is an old-format h5ad: write it again
+        raw = ad.read_h5ad(reference_dir / "infercnvpy_oligodendroglioma" / "oligodendroglioma.h5ad")
+    src = tmp_path / "oligo.h5ad"
+    raw.write_h5ad(src)
+    out = tmp_path / "out"
+    args = ["--quiet", "sc", str(src), "-o", str(out), "--no-states", "--no-signatures"]
+    args += ["--cnv-reference-key", "cell_type", "--cnv-reference", ",".join(NORMAL)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    back = ad.read_h5ad(out / "cells.h5ad")
+    assert (back.obs["cnv_call"].astype(str) == "malignant").sum() == 142
+    assert back.obsm["X_cnv"].shape[0] == 184
+    html = (out / "report" / "index.html").read_text("utf-8")
+    assert 'id="cnv-heat"' in html
+    assert 'id="umap-compartment"' in html
+    bad = CliRunner().invoke(main, ["sc", str(src), "-o", str(tmp_path / "o2"), "--cnv-reference", "astrocyte"])
+    assert bad.exit_code == 2
+    assert "None of the reference categories" in bad.output
