@@ -154,7 +154,7 @@ def state_heatmap(table: pd.DataFrame, *, title: str) -> go.Figure:
     )
     fig.update_layout(
         title=title,
-        height=max(360, 26 * len(table.index) + 220),
+        height=max(480, 28 * len(table.index) + 380),  # room for the long program names below
         xaxis={"tickangle": -45, "tickfont": {"size": 9}},
         yaxis={"autorange": "reversed"},
         **_LAYOUT,
