@@ -111,6 +111,15 @@ def test_oligodendroglioma_full_reference(oligo: ad.AnnData) -> None:
     assert (pred & truth).sum() / truth.sum() == 1.0
     # malignant cells score well above the cross-fitted normal scores
     assert cells.obs.loc[truth, "cnv_score"].median() > 3 * cells.uns["cnv"]["threshold"]
+    # the defining lesion of oligodendroglioma, the 1p/19q co-deletion: losses on chr1p and chr19q
+    cnv = cells.obsm["X_cnv"]
+    chrom = np.asarray(cells.uns["cnv"]["window_chrom"]).astype(str)
+    chr1, chr19 = np.flatnonzero(chrom == "chr1"), np.flatnonzero(chrom == "chr19")
+    p1, q19 = chr1[: len(chr1) // 2], chr19[len(chr19) // 2 :]
+    assert cnv[truth][:, p1].mean() < -0.2
+    assert cnv[truth][:, q19].mean() < -0.1
+    assert abs(cnv[~truth][:, p1].mean()) < 0.02
+    assert cnv[truth][:, chr1[len(chr1) // 2 :]].mean() > -0.05  # 1q is kept
 
 
 @pytest.mark.parametrize("split", [0, 1, 2])
