@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from tmescope import _keys
 from tmescope._errors import CoverageWarning, InputError, MissingKeyError
 from tmescope._logging import warn
+from tmescope._registry import register
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -132,6 +133,13 @@ def _ordered_genes(
     return cols, table
 
 
+@register(
+    name="windowed_cnv",
+    topic="sc",
+    modality="single-cell",
+    citation="Patel 2014, Tirosh 2016 (inferCNV, Broad Institute); window/centring rules as in infercnvpy",
+    scale="log-normalised (ln(counts per 10k + 1))",
+)
 def infer_cnv(
     adata: AnnData,
     *,
