@@ -8,10 +8,11 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tmescope._errors import TmescopeError, TmescopeWarning
+from tmescope._errors import InputError, TmescopeError, TmescopeWarning
 from tmescope._keys import UNS_INPUT
 from tmescope.io import detect_scale, read_clinical, read_expression
 
@@ -176,3 +177,11 @@ def test_random_parquet_and_h5ad(table, as_h5ad, index) -> None:
             out = frame.set_index("gene") if index else frame
             out.to_parquet(path)
         _check(path, allow_missing=True)
+
+
+def test_lone_quote_is_refused(tmp_path):
+    """Found by the random-bytes test: a file holding only a quote character."""
+    path = tmp_path / "x.tsv"
+    path.write_text('"')
+    with pytest.raises(InputError, match="contains no table"):
+        read_expression(path)

@@ -83,6 +83,9 @@ def parse_table(text: str, path: Path, *, sep: str | None = None, as_text: bool 
         line_no = [i + 1 for i, row in enumerate(rows) if any(cell.strip() for cell in row)]
         rows = [row for row in rows if any(cell.strip() for cell in row)]
         lines: list[str] = []
+        if not rows:
+            msg = f"File '{path}' contains no table (only quote characters and separators)."
+            raise InputError(msg)
     else:
         all_lines = text.split("\n")
         line_no = [i + 1 for i, line in enumerate(all_lines) if line.replace(sep, "").strip()]
