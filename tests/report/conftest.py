@@ -13,38 +13,9 @@ import pytest
 
 from tmescope import _keys
 from tmescope.io import features_from_frame, normalize_features
+from tmescope.subtype._groups import SIGNATURES as MFP_SIGNATURES
 
-SIGNATURES = [
-    "Angiogenesis",
-    "Endothelium",
-    "CAF",
-    "Matrix",
-    "Matrix_remodeling",
-    "Protumor_cytokines",
-    "Neutrophil_signature",
-    "Granulocyte_traffic",
-    "Macrophages",
-    "Macrophage_DC_traffic",
-    "MDSC_traffic",
-    "MDSC",
-    "Th2_signature",
-    "T_reg_traffic",
-    "Treg",
-    "M1_signatures",
-    "MHCII",
-    "Antitumor_cytokines",
-    "Coactivation_molecules",
-    "B_cells",
-    "NK_cells",
-    "Checkpoint_inhibition",
-    "Effector_cells",
-    "T_cells",
-    "Th1_signature",
-    "T_cell_traffic",
-    "MHCI",
-    "EMT_signature",
-    "Proliferation_rate",
-]
+SIGNATURES = list(MFP_SIGNATURES)
 STROMAL = {"Angiogenesis", "Endothelium", "CAF", "Matrix", "Matrix_remodeling", "EMT_signature"}
 CELLS = [
     "B.cells",

@@ -5,7 +5,6 @@ It draws what :func:`tmescope.cohort.analyze_cohort` returned and computes nothi
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +14,7 @@ import pandas as pd
 from tmescope._provenance import atomic_dir
 from tmescope.pl import _cohort as cfig
 from tmescope.report import _html as h
-from tmescope.report._write import _SKIP, _check_outdir, _write_assets
+from tmescope.report._write import _SKIP, _check_outdir, _write_assets, render_page
 
 if TYPE_CHECKING:
     import numpy as np
@@ -367,13 +366,8 @@ def write_cohort_report(
         )
         body += [x for x in extra if x]
         body.append(h.section("methods", "Methods", _methods(result)))
-        html = h.page(
-            title=title,
-            body="\n".join(body),
-            root="",
-            links={},
-            nav='<a href="index.html">Cohort analysis</a><a href="#methods">Methods</a>',
-            generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        html = render_page(
+            title=title, body=body, nav='<a href="index.html">Cohort analysis</a><a href="#methods">Methods</a>'
         )
         (tmp / "index.html").write_text(html, encoding="utf-8")
     logger.info("cohort report written to %s", outdir)
@@ -438,13 +432,6 @@ def write_fidelity_report(result: FidelityResult, outdir: str | Path, *, title: 
                 h.table(best, numeric=["rank", "fidelity", "distance"], wrap=True),
             ),
         ]
-        html = h.page(
-            title=title,
-            body="\n".join(body),
-            root="",
-            links={},
-            nav='<a href="index.html">Model fidelity</a>',
-            generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        )
+        html = render_page(title=title, body=body, nav='<a href="index.html">Model fidelity</a>')
         (tmp / "index.html").write_text(html, encoding="utf-8")
     return outdir / "index.html"

@@ -6,7 +6,6 @@ of at most ``max_points`` cells keep the page light).
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,11 +15,10 @@ import pandas as pd
 
 from tmescope import _keys
 from tmescope._errors import MissingKeyError
-from tmescope._provenance import atomic_dir
 from tmescope.pl import _sc as scfig
 from tmescope.pl._spatial import color_map
 from tmescope.report import _html as h
-from tmescope.report._write import _check_outdir, _write_assets
+from tmescope.report._write import _check_outdir, write_single_page
 
 if TYPE_CHECKING:
     import anndata as ad
@@ -248,16 +246,6 @@ def write_sc_report(
                     howto="The rows of features.tsv that this page draws; the full table is next to the report.",
                 )
             )
-    with atomic_dir(outdir) as tmp:
-        _write_assets(tmp)
-        html = h.page(
-            title=title,
-            body="\n".join(body),
-            root="",
-            links={},
-            nav='<a href="index.html">Single-cell TME</a>',
-            generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        )
-        (tmp / "index.html").write_text(html, encoding="utf-8")
+    write_single_page(outdir, title=title, body=body, nav='<a href="index.html">Single-cell TME</a>')
     logger.info("single-cell report written to %s", outdir)
     return outdir / "index.html"

@@ -6,7 +6,6 @@ subsample of at most ``max_points`` cells per map keeps the page light; WebGL dr
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,10 +15,9 @@ import pandas as pd
 
 from tmescope import _keys
 from tmescope._errors import MissingKeyError
-from tmescope._provenance import atomic_dir
 from tmescope.pl import _spatial as sfig
 from tmescope.report import _html as h
-from tmescope.report._write import _check_outdir, _write_assets
+from tmescope.report._write import _check_outdir, write_single_page
 
 if TYPE_CHECKING:
     import anndata as ad
@@ -192,16 +190,6 @@ def write_spatial_report(
         )
     body.append('<nav class="toc">' + "".join(f'<a href="#{a}">{h.e(t)}</a>' for a, t in toc) + "</nav>")
     body += sections
-    with atomic_dir(outdir) as tmp:
-        _write_assets(tmp)
-        html = h.page(
-            title=title,
-            body="\n".join(body),
-            root="",
-            links={},
-            nav='<a href="index.html">Spatial TME</a>',
-            generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        )
-        (tmp / "index.html").write_text(html, encoding="utf-8")
+    write_single_page(outdir, title=title, body=body, nav='<a href="index.html">Spatial TME</a>')
     logger.info("spatial report written to %s", outdir)
     return outdir / "index.html"

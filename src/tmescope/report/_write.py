@@ -117,6 +117,20 @@ def _asset(name: str) -> str:
     return importlib.resources.files("tmescope").joinpath("data", "report", name).read_text(encoding="utf-8")
 
 
+def render_page(*, title: str, body: list[str], nav: str) -> str:
+    """HTML of a one-page report (cohort, fidelity, single-cell, spatial) with the shared layout and timestamp."""
+    generated = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return h.page(title=title, body="\n".join(body), root="", links={}, nav=nav, generated=generated)
+
+
+def write_single_page(outdir: Path, *, title: str, body: list[str], nav: str) -> Path:
+    """Write ``outdir/index.html`` with its assets atomically and return its path."""
+    with atomic_dir(outdir) as tmp:
+        _write_assets(tmp)
+        (tmp / "index.html").write_text(render_page(title=title, body=body, nav=nav), encoding="utf-8")
+    return Path(outdir) / "index.html"
+
+
 def _write_assets(tmp: Path) -> None:
     from plotly.offline import get_plotlyjs
 
