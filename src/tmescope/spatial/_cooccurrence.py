@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
@@ -11,7 +11,7 @@ from tmescope import _keys
 from tmescope._errors import InputError
 from tmescope._registry import register
 from tmescope._settings import settings
-from tmescope.spatial._input import check_spatial, slide_groups
+from tmescope.spatial._input import check_spatial, per_slide, slide_groups
 from tmescope.spatial._threads import numba_threads
 
 if TYPE_CHECKING:
@@ -128,6 +128,12 @@ def cooccurrence_counts(
         )
 
 
+def _slide_counts(args: tuple[Any, ...]) -> np.ndarray:
+    """Pair counts of one slide (chunk function of :func:`co_occurrence`)."""
+    coords, codes, k, interval, n_jobs = args
+    return cooccurrence_counts(coords, codes, k, interval, n_jobs=n_jobs)
+
+
 def cooccurrence_ratio(counts: np.ndarray) -> np.ndarray:
     """``occ[a, b, r] = P(a | pair with b within r) / P(a)``, squidpy's co-occurrence ratio (kernel)."""
     counts = counts.astype(np.float64)
@@ -204,8 +210,12 @@ def co_occurrence(
     coords, types = check_spatial(adata, cell_type_key=cell_type_key)
     k = len(types.categories)
     counts = np.zeros((k, k, iv.size - 1), dtype=np.int64)
-    for _, pos in slide_groups(adata):
-        counts += cooccurrence_counts(coords[pos], types.codes[pos], k, iv, n_jobs=n_jobs or settings.n_jobs)
+    nj = n_jobs or settings.n_jobs
+    groups = [pos for _, pos in slide_groups(adata)]
+    for part in per_slide(
+        _slide_counts, groups, load=lambda pos: (coords[pos], types.codes[pos], k, iv, nj), key="co_occurrence"
+    ):
+        counts += part
     adata.uns[_keys.UNS_CO_OCCURRENCE] = {
         "occ": cooccurrence_ratio(counts),
         "count": counts,

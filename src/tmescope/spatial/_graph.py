@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,7 +12,7 @@ from tmescope import _keys
 from tmescope._errors import InputError, MissingKeyError
 from tmescope._registry import register
 from tmescope._settings import settings
-from tmescope.spatial._input import check_spatial, slide_groups
+from tmescope.spatial._input import check_spatial, per_slide, slide_groups
 
 if TYPE_CHECKING:
     import anndata as ad
@@ -62,6 +62,16 @@ def delaunay_edges(coords: np.ndarray, max_edge: float | None) -> tuple[np.ndarr
     return rows, cols, d
 
 
+def _slide_edges(args: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Edges of one slide (chunk function of :func:`build_graph`)."""
+    c, method, n_neighs, radius, max_edge, n_jobs = args
+    if method == "knn":
+        return knn_edges(c, n_neighs, n_jobs=n_jobs)
+    if method == "radius":
+        return radius_edges(c, float(radius))
+    return delaunay_edges(c, max_edge)
+
+
 def build_graph(
     coords: np.ndarray,
     groups: list[np.ndarray],
@@ -75,14 +85,9 @@ def build_graph(
     """Connectivities and edge lengths of a per-group graph (kernel; groups are row positions of each slide)."""
     n = coords.shape[0]
     rr, cc, dd = [], [], []
-    for pos in groups:
-        c = coords[pos]
-        if method == "knn":
-            r, col, d = knn_edges(c, n_neighs, n_jobs=n_jobs)
-        elif method == "radius":
-            r, col, d = radius_edges(c, float(radius))  # type: ignore[arg-type]
-        else:
-            r, col, d = delaunay_edges(c, max_edge)
+    params = (method, n_neighs, radius, max_edge, n_jobs)
+    edges = per_slide(_slide_edges, groups, load=lambda pos: (coords[pos], *params), key="spatial_graph")
+    for pos, (r, col, d) in zip(groups, edges, strict=True):
         rr.append(pos[r])
         cc.append(pos[col])
         dd.append(d)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anndata as ad
 import numpy as np
@@ -13,7 +13,13 @@ import pandas as pd
 
 from tmescope import _keys
 from tmescope._errors import InputError, MissingKeyError
+from tmescope._execution import map_chunks
 from tmescope._logging import warn
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+R = TypeVar("R")
 
 _UM = ("um", "µm", "μm", "micron", "microns", "micrometer", "micrometre")
 _PX = ("px", "pixel", "pixels")
@@ -248,6 +254,21 @@ def slide_groups(adata: ad.AnnData) -> list[tuple[str, np.ndarray]]:
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(cats) + 1))
     return [(str(c), order[bounds[i] : bounds[i + 1]]) for i, c in enumerate(cats) if bounds[i + 1] > bounds[i]]
+
+
+def per_slide(
+    func: Callable[[Any], R], groups: list[np.ndarray], *, load: Callable[[np.ndarray], Any], key: str
+) -> list[R]:
+    """``func(load(pos))`` for each slide's row positions, in slide order.
+
+    With more than one slide, each slide is one chunk of :func:`tmescope._execution.map_chunks` (in this process by
+    default, on ``tmescope.settings.client`` when set); ``load`` runs here and sends only that slide's arrays.
+    """
+    if len(groups) <= 1:
+        return [func(load(pos)) for pos in groups]
+    return map_chunks(
+        func, groups, ids=[f"slide {i + 1} of {len(groups)}" for i in range(len(groups))], load=load, key=key
+    )
 
 
 def check_spatial(adata: ad.AnnData, *, cell_type_key: str | None = None) -> tuple[np.ndarray, pd.Categorical]:

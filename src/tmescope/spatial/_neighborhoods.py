@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -13,7 +13,7 @@ from tmescope._errors import InputError
 from tmescope._registry import register
 from tmescope._settings import settings
 from tmescope.spatial._graph import knn_edges
-from tmescope.spatial._input import check_spatial, slide_groups
+from tmescope.spatial._input import check_spatial, per_slide, slide_groups
 
 if TYPE_CHECKING:
     import anndata as ad
@@ -25,14 +25,24 @@ def window_composition(
     """Share of each cell type among each cell and its ``k - 1`` nearest cells of the same slide (kernel)."""
     n = coords.shape[0]
     out = np.zeros((n, k_types), dtype=np.float32)
-    for pos in groups:
-        r, c, _ = knn_edges(coords[pos], k - 1, n_jobs=n_jobs)
-        r = np.r_[np.arange(len(pos)), r]
-        c = np.r_[np.arange(len(pos)), c]
-        m = sp.csr_matrix((np.ones(r.size, dtype=np.float32), (r, codes[pos][c])), shape=(len(pos), k_types))
-        dense = m.toarray()
-        out[pos] = dense / dense.sum(axis=1, keepdims=True)
+    parts = per_slide(
+        _slide_windows, groups, load=lambda pos: (coords[pos], codes[pos], k_types, k, n_jobs), key="cn_windows"
+    )
+    for pos, part in zip(groups, parts, strict=True):
+        out[pos] = part
     return out
+
+
+def _slide_windows(args: tuple[Any, ...]) -> np.ndarray:
+    """Window composition of one slide (chunk function of :func:`window_composition`)."""
+    coords, codes, k_types, k, n_jobs = args
+    n = coords.shape[0]
+    r, c, _ = knn_edges(coords, k - 1, n_jobs=n_jobs)
+    r = np.r_[np.arange(n), r]
+    c = np.r_[np.arange(n), c]
+    m = sp.csr_matrix((np.ones(r.size, dtype=np.float32), (r, codes[c])), shape=(n, k_types))
+    dense = m.toarray()
+    return dense / dense.sum(axis=1, keepdims=True)
 
 
 def name_neighborhoods(centers: np.ndarray, overall: np.ndarray, categories: list[str], *, top: int = 2) -> list[str]:
