@@ -1,4 +1,4 @@
-"""Per-slide spatial analyses as chunks: identical in this process and on a 2-worker LocalCluster."""
+"""Per-slide spatial analyses and per-sample crosstalk as chunks: identical in this process and on a LocalCluster."""
 
 from __future__ import annotations
 
@@ -17,6 +17,31 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    )
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def _prefixes(client) -> set[str]:
+    """Task-name prefixes the scheduler has seen (map_chunks names tasks ``<key>-<index>-<token>``)."""
+    return set(client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes)))
+
+
+def _on(client, fn):
+    previous = settings.client
+    settings.client = client
+    try:
+        return fn()
+    finally:
+        settings.client = previous
+
+
 def _slides(n_slides: int = 3, n_cells: int = 1500):
     from tmescope.spatial import read_spatial
 
@@ -32,32 +57,19 @@ def _slides(n_slides: int = 3, n_cells: int = 1500):
     return read_spatial(pd.concat(parts, ignore_index=True), unit="um")
 
 
-def _run(client):
+def _spatial():
     from tmescope.spatial import analyze_spatial
 
     a = _slides()
-    previous = settings.client
-    settings.client = client
-    try:
-        feats, _ = analyze_spatial(a, tumor_types=["Tumor"], n_perms=50, n_neighborhoods=4)
-    finally:
-        settings.client = previous
+    feats, _ = analyze_spatial(a, tumor_types=["Tumor"], n_perms=50, n_neighborhoods=4)
     return a, feats
 
 
-def test_analyze_spatial_same_in_process_and_on_cluster():
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
-    )
-    client = distributed.Client(cluster)
-    try:
-        on_cluster, f_cluster = _run(client)
-        # the per-slide steps ran as tasks on the workers
-        prefixes = set(client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes)))
-    finally:
-        client.close()
-        cluster.close()
-    local, f_local = _run(None)
+def test_analyze_spatial_same_in_process_and_on_cluster(client):
+    on_cluster, f_cluster = _on(client, _spatial)
+    # the per-slide steps ran as tasks on the workers
+    assert {"spatial_graph", "co_occurrence", "cn_windows"} <= _prefixes(client)
+    local, f_local = _spatial()
     assert f_local["sample"].nunique() == 3
     pd.testing.assert_frame_equal(f_local, f_cluster)
     for key in (_keys.OBSP_SPATIAL_CONN, _keys.OBSP_SPATIAL_DIST):
@@ -67,4 +79,20 @@ def test_analyze_spatial_same_in_process_and_on_cluster():
     )
     assert local.obsp[_keys.OBSP_SPATIAL_CONN].nnz > 0
     assert local.uns[_keys.UNS_CO_OCCURRENCE]["count"].sum() > 0
-    assert {"spatial_graph", "co_occurrence", "cn_windows"} <= prefixes
+
+
+def _crosstalk():
+    from tmescope.crosstalk import infer_crosstalk, toy_cells
+
+    cells = toy_cells(n_cells=360, seed=1, n_samples=3)
+    infer_crosstalk(cells, groupby="cell_type", sample_key="sample", n_perms=130, seed=4)
+    return cells.uns["crosstalk"]["results"]
+
+
+def test_crosstalk_samples_same_in_process_and_on_cluster(client):
+    on_cluster = _on(client, _crosstalk)
+    assert "crosstalk" in _prefixes(client)
+    local = _crosstalk()
+    assert local["sample"].nunique() == 3
+    assert (local["pvalue"] < 0.05).any()
+    pd.testing.assert_frame_equal(local, on_cluster)

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from tmescope import _keys
 from tmescope._errors import InputError, InputTypeError, MissingKeyError
+from tmescope._execution import map_chunks
 from tmescope._logging import warn
 from tmescope._registry import register
 from tmescope._settings import settings
@@ -196,6 +197,16 @@ def _score_sample(
     return consensus_ranks(table)
 
 
+def _score_chunk(args: tuple[Any, ...]) -> pd.DataFrame:
+    """One sample's table (chunk function of :func:`infer_crosstalk`)."""
+    sample, xs, groups, ent, mat_mean, expr_prop, n_perms, child, n_jobs = args
+    t = _score_sample(
+        xs, groups, ent, mat_mean=mat_mean, expr_prop=expr_prop, n_perms=n_perms, seed=child, n_jobs=n_jobs
+    )
+    t.insert(0, "sample", sample)
+    return t
+
+
 def _sample_rows(adata: AnnData, sample_key: str | None) -> list[tuple[str, np.ndarray]]:
     if sample_key is None:
         return [("all", np.arange(adata.n_obs))]
@@ -319,20 +330,26 @@ def infer_crosstalk(
     n_vars = x.shape[1]
     samples = _sample_rows(adata, sample_key)
     children = np.random.SeedSequence(seed).spawn(len(samples))
-    tables = []
+    todo = []
     for (sample, rows), child in zip(samples, children, strict=True):
         groups = _groups(labels, rows, min_cells, sample)
         if len(groups.names) < 1:
             warn(f"Sample {sample}: no group has {min_cells} cells or more; no crosstalk computed for it.")
             continue
+        todo.append((sample, groups, child))
+
+    def load(item: tuple[str, _Groups, np.random.SeedSequence]) -> tuple[Any, ...]:
+        sample, groups, child = item
         whole = groups.rows.size == xg.shape[0] and bool(np.all(groups.rows == np.arange(xg.shape[0])))
         xs = xg if whole else xg[groups.rows]
         mat_mean = float(cell_sums[groups.rows].sum() / (groups.rows.size * n_vars))
-        t = _score_sample(
-            xs, groups, ent, mat_mean=mat_mean, expr_prop=expr_prop, n_perms=n_perms, seed=child, n_jobs=n_jobs
-        )
-        t.insert(0, "sample", sample)
-        tables.append(t)
+        return sample, xs, groups, ent, mat_mean, expr_prop, n_perms, child, n_jobs
+
+    # one sample = one chunk: on ``tmescope.settings.client`` when set and there is more than one sample
+    if len(todo) > 1:
+        tables = map_chunks(_score_chunk, todo, ids=[f"sample {t[0]}" for t in todo], load=load, key="crosstalk")
+    else:
+        tables = [_score_chunk(load(t)) for t in todo]
     results = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(RESULT_COLUMNS))
     results = results.loc[:, list(RESULT_COLUMNS)]
     for col in ("sample", "source", "target"):
