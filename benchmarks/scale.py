@@ -12,6 +12,14 @@ task (200 empty tasks). Identity of the tables across worker counts is checked.
     .venv/bin/python -m benchmarks scale                                   # 2,000 samples, chunks of 250
     .venv/bin/python -m benchmarks.scale --samples 5000 --chunk-size 250 --workers 1 2
     .venv/bin/python -m benchmarks.scale --memory 100 400                   # peak RSS vs chunk size, 1 worker
+    .venv/bin/python -m benchmarks.scale --spatial 4 500000                 # 4 slides x 500k cells, 2 workers
+
+Spatial mode: one slide = one chunk of :func:`tmescope._execution.map_chunks` on a LocalCluster of
+single-threaded worker processes. Each worker builds its slide (uniform cells at 5,000 cells/mm², 10 cell types,
+seeded by slide index) and runs the whole per-slide module (:func:`tmescope.spatial.analyze_spatial`: Delaunay
+graph, enrichment with 1,000 permutations, co-occurrence, neighbourhoods, infiltration, mixing score). Recorded:
+wall time, per-slide compute time, peak RSS of each worker; extrapolation to more slides as
+``ceil(n_slides / W) × t_slide``.
 
 The extrapolation to W workers uses the measured numbers:
 ``T(W) ≈ startup + ceil(n_chunks / W) × t_chunk + n_chunks × t_sched``.
@@ -22,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import tempfile
 import time
@@ -132,6 +141,75 @@ def run(path: Path, *, n_workers: int, chunk_size: int, limit: int | None = None
     }
 
 
+SPATIAL_DENSITY_PER_MM2 = 5000.0
+SPATIAL_TYPES = 10
+
+
+def spatial_slide(args: tuple[int, int]) -> dict[str, Any]:
+    """Build slide ``i`` of ``n`` cells and run the per-slide module on it (a chunk function; runs on a worker)."""
+    from tmescope.spatial import analyze_spatial, read_spatial
+
+    i, n = args
+    rng = np.random.default_rng([SEED, i])
+    side = np.sqrt(n / SPATIAL_DENSITY_PER_MM2) * 1000.0
+    table = pd.DataFrame({"x": rng.uniform(0.0, side, n), "y": rng.uniform(0.0, side, n)})
+    table["cell_type"] = pd.Categorical.from_codes(
+        rng.integers(0, SPATIAL_TYPES, n), [f"type{k}" for k in range(SPATIAL_TYPES)]
+    )
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        adata = read_spatial(table, unit="um")
+        features, timing = analyze_spatial(adata, tumor_types=["type0"], n_perms=1000, seed=SEED, n_jobs=1)
+    features["sample"] = f"slide{i:03d}"
+    return {"seconds": time.perf_counter() - t0, "timing": timing, "features": features}
+
+
+def run_spatial(n_slides: int, n_cells: int, *, n_workers: int = 2) -> dict[str, Any]:
+    """Slides in parallel on a fresh LocalCluster; returns wall time, per-slide seconds and peak RSS per worker."""
+    from distributed import Client, LocalCluster
+
+    from tmescope._execution import map_chunks
+    from tmescope._settings import settings
+
+    cluster = LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
+    )
+    client = Client(cluster)
+    settings.client = client
+    try:
+        # warm-up: imports and numba compilation on every worker, excluded from the timing
+        map_chunks(spatial_slide, [(10_000 + w, 5000) for w in range(2 * n_workers)], key="warm")
+        t0 = time.perf_counter()
+        out = map_chunks(
+            spatial_slide,
+            [(i, n_cells) for i in range(n_slides)],
+            ids=[f"slide{i}" for i in range(n_slides)],
+            key="slide",
+        )
+        wall = time.perf_counter() - t0
+        rss = client.run(_peak_rss_mb)
+    finally:
+        settings.client = None
+        client.close()
+        cluster.close()
+    per_slide = [o["seconds"] for o in out]
+    steps = pd.DataFrame([o["timing"] for o in out]).median().round(1).to_dict()
+    return {
+        "slides": n_slides,
+        "cells_per_slide": n_cells,
+        "workers": n_workers,
+        "wall_s": round(wall, 1),
+        "slide_s_median": round(float(np.median(per_slide)), 1),
+        "slide_s_max": round(float(np.max(per_slide)), 1),
+        "step_s_median": steps,
+        "peak_rss_mb_per_worker": sorted(round(v) for v in rss.values()),
+        "driver_peak_rss_mb": round(_peak_rss_mb()),
+        "load_avg_1min": round(os.getloadavg()[0], 1),
+        "features": pd.concat([o["features"] for o in out], ignore_index=True),
+    }
+
+
 def extrapolate(res: dict[str, Any], *, n_samples: int, n_workers: int) -> float:
     """Hours for ``n_samples`` on ``n_workers`` from one run's per-chunk cost and scheduler cost per task."""
     n_chunks = math.ceil(n_samples / res["chunk_size"])
@@ -146,7 +224,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--chunk-size", type=int, default=250)
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     p.add_argument("--memory", type=int, nargs="*", default=[], help="chunk sizes for a peak-RSS series (1 worker)")
+    p.add_argument("--spatial", type=int, nargs=2, metavar=("SLIDES", "CELLS"), help="spatial mode (2 workers)")
     args = p.parse_args(argv)
+    if args.spatial:
+        n_slides, n_cells = args.spatial
+        res = run_spatial(n_slides, n_cells, n_workers=max(args.workers))
+        print(json.dumps({k: v for k, v in res.items() if k != "features"}))
+        for target in (20,):
+            hours = math.ceil(target / res["workers"]) * res["slide_s_median"] / 3600.0
+            print(f"extrapolated: {target} slides x {n_cells:,} cells on {res['workers']} workers ~ {hours:.2f} h")
+        return
     with tempfile.TemporaryDirectory(prefix="tmescope-scale-") as tmp:
         path = Path(tmp) / "cohort.parquet"
         n_genes = make_cohort(path, args.samples)
