@@ -13,6 +13,7 @@ task (200 empty tasks). Identity of the tables across worker counts is checked.
     .venv/bin/python -m benchmarks.scale --samples 5000 --chunk-size 250 --workers 1 2
     .venv/bin/python -m benchmarks.scale --memory 100 400                   # peak RSS vs chunk size, 1 worker
     .venv/bin/python -m benchmarks.scale --spatial 4 500000                 # 4 slides x 500k cells, 2 workers
+    .venv/bin/python -m benchmarks.scale --spatial-adata 4 200000           # one AnnData, in-process vs 2 workers
 
 Spatial mode: one slide = one chunk of :func:`tmescope._execution.map_chunks` on a LocalCluster of
 single-threaded worker processes. Each worker builds its slide (uniform cells at 5,000 cells/mm², 10 cell types,
@@ -165,6 +166,48 @@ def spatial_slide(args: tuple[int, int]) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t0, "timing": timing, "features": features}
 
 
+def spatial_adata(n_slides: int, n_cells: int, *, n_workers: int = 2) -> None:
+    """``analyze_spatial`` on one AnnData of ``n_slides`` slides, in-process and with a LocalCluster client."""
+    from distributed import Client, LocalCluster
+
+    from tmescope._settings import settings
+    from tmescope.spatial import analyze_spatial, read_spatial
+
+    def once() -> tuple[pd.DataFrame, float]:
+        parts = []
+        for i in range(n_slides):
+            rng = np.random.default_rng([SEED, i])
+            side = np.sqrt(n_cells / SPATIAL_DENSITY_PER_MM2) * 1000.0
+            t = pd.DataFrame({"x": rng.uniform(0.0, side, n_cells), "y": rng.uniform(0.0, side, n_cells)})
+            t["cell_type"] = pd.Categorical.from_codes(
+                rng.integers(0, SPATIAL_TYPES, n_cells), [f"type{k}" for k in range(SPATIAL_TYPES)]
+            )
+            t["slide"] = f"slide{i:03d}"
+            parts.append(t)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            adata = read_spatial(pd.concat(parts, ignore_index=True), unit="um")
+            t0 = time.perf_counter()
+            features, timing = analyze_spatial(adata, tumor_types=["type0"], n_perms=1000, seed=SEED, n_jobs=1)
+        wall = time.perf_counter() - t0
+        print(json.dumps({"client": settings.client is not None, "wall_s": round(wall, 1), "steps_s": timing}))
+        return features, wall
+
+    local, _ = once()
+    cluster = LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
+    )
+    client = Client(cluster)
+    settings.client = client
+    try:
+        remote, _ = once()
+    finally:
+        settings.client = None
+        client.close()
+        cluster.close()
+    print(f"features identical, in-process vs {n_workers} workers: {local.equals(remote)}")
+
+
 def run_spatial(n_slides: int, n_cells: int, *, n_workers: int = 2) -> dict[str, Any]:
     """Slides in parallel on a fresh LocalCluster; returns wall time, per-slide seconds and peak RSS per worker."""
     from distributed import Client, LocalCluster
@@ -225,7 +268,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     p.add_argument("--memory", type=int, nargs="*", default=[], help="chunk sizes for a peak-RSS series (1 worker)")
     p.add_argument("--spatial", type=int, nargs=2, metavar=("SLIDES", "CELLS"), help="spatial mode (2 workers)")
+    p.add_argument("--spatial-adata", type=int, nargs=2, metavar=("SLIDES", "CELLS"), help="one multi-slide AnnData")
     args = p.parse_args(argv)
+    if args.spatial_adata:
+        spatial_adata(*args.spatial_adata, n_workers=max(args.workers))
+        return
     if args.spatial:
         n_slides, n_cells = args.spatial
         res = run_spatial(n_slides, n_cells, n_workers=max(args.workers))
