@@ -178,3 +178,26 @@ def test_cli_scheduler_option_runs_the_profile_on_the_cluster(client, cohort, tm
     assert read_features(out)["sample"].nunique() == 4
     assert json.loads((out / "provenance.json").read_text())["params"]["scheduler"] != "in-process"
     assert settings.client is None  # the command's cluster connection was closed with it
+
+
+@pytest.mark.parametrize("n_workers", [1, 4])
+def test_results_identical_with_one_and_four_workers(cohort, n_workers):
+    from tmescope.bulk import deconvolve
+    from tmescope.scoring import score_signatures
+
+    expected_scores = score_signatures(cohort.copy(), sets="immunotherapy", chunk_size=cohort.n_obs)
+    expected_fractions = deconvolve(cohort.copy(), n_boot=20, seed=3)
+    with (
+        distributed.LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
+        settings.client = c
+        try:
+            scores = score_signatures(cohort.copy(), sets="immunotherapy", chunk_size=3)
+            fractions = deconvolve(cohort.copy(), n_boot=20, seed=3)
+        finally:
+            settings.client = None
+    pd.testing.assert_frame_equal(scores, expected_scores, check_exact=True)
+    pd.testing.assert_frame_equal(fractions, expected_fractions, check_exact=True)
