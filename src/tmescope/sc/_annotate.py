@@ -290,28 +290,7 @@ def leiden_clusters(
         return _subsample_clusters(
             work, limit, n_comps=n_comps, n_neighbors=n_neighbors, resolution=resolution, seed=seed
         )
-    with warnings.catch_warnings():
-        # scanpy edits its own kNN matrix in place when cells are identical; not a problem of the input
-        warnings.filterwarnings("ignore", category=sparse.SparseEfficiencyWarning)
-        # exact kNN (sklearn, brute force) at every size: deterministic whatever the thread count, and it avoids
-        # scanpy 1.11's approximate path, which fails on the sparse arrays returned by current pynndescent
-        sc.pp.neighbors(
-            work,
-            n_neighbors=min(n_neighbors, work.n_obs - 1),
-            n_pcs=n_comps,
-            random_state=seed,
-            transformer="sklearn",
-        )
-    sc.tl.leiden(
-        work,
-        resolution=resolution,
-        random_state=seed,
-        flavor="igraph",
-        n_iterations=2,
-        directed=False,
-        key_added="leiden",
-    )
-    return pd.Categorical(work.obs["leiden"].astype(str))
+    return _leiden_on_pca(work, n_comps=n_comps, n_neighbors=n_neighbors, resolution=resolution, seed=seed)
 
 
 def _subsample_clusters(
@@ -333,19 +312,27 @@ def _subsample_clusters(
     return pd.Categorical.from_codes(out, categories=cats)
 
 
+def exact_neighbors(work: AnnData, *, n_neighbors: int, n_comps: int, seed: int) -> None:
+    """Exact kNN graph on ``work.obsm["X_pca"]`` (internal; shared by clustering and the embedding).
+
+    Exact (sklearn, brute force) at every size: deterministic whatever the thread count, and it avoids scanpy 1.11's
+    approximate path, which fails on the sparse arrays returned by current pynndescent.
+    """
+    import scanpy as sc
+
+    with warnings.catch_warnings():
+        # scanpy edits its own kNN matrix in place when cells are identical; not a problem of the input
+        warnings.filterwarnings("ignore", category=sparse.SparseEfficiencyWarning)
+        sc.pp.neighbors(
+            work, n_neighbors=min(n_neighbors, work.n_obs - 1), n_pcs=n_comps, random_state=seed, transformer="sklearn"
+        )
+
+
 def _leiden_on_pca(work: AnnData, *, n_comps: int, n_neighbors: int, resolution: float, seed: int) -> pd.Categorical:
     """Exact neighbour graph and seeded Leiden on ``work.obsm["X_pca"]`` (internal)."""
     import scanpy as sc
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=sparse.SparseEfficiencyWarning)
-        sc.pp.neighbors(
-            work,
-            n_neighbors=min(n_neighbors, work.n_obs - 1),
-            n_pcs=n_comps,
-            random_state=seed,
-            transformer="sklearn",
-        )
+    exact_neighbors(work, n_neighbors=n_neighbors, n_comps=n_comps, seed=seed)
     sc.tl.leiden(
         work,
         resolution=resolution,

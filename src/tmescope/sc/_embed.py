@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -10,6 +9,7 @@ import pandas as pd
 from scipy import sparse
 
 from tmescope import _keys
+from tmescope.sc._annotate import exact_neighbors
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -68,15 +68,7 @@ def embed_cells(
         sc.pp.scale(work, max_value=10.0)
         n_comps = max(1, min(n_pcs, work.n_vars - 1, work.n_obs - 1))
         sc.pp.pca(work, n_comps=n_comps, svd_solver="arpack", random_state=seed)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=sparse.SparseEfficiencyWarning)
-            sc.pp.neighbors(
-                work,
-                n_neighbors=min(n_neighbors, work.n_obs - 1),
-                n_pcs=n_comps,
-                random_state=seed,
-                transformer="sklearn",
-            )
+        exact_neighbors(work, n_neighbors=n_neighbors, n_comps=n_comps, seed=seed)
         sc.tl.umap(work, random_state=seed)
         coords[pos] = work.obsm["X_umap"]
     adata.obsm[_keys.OBSM_UMAP] = coords
