@@ -75,3 +75,15 @@ def test_parquet_table(tmp_path, rng):
     a = read_spatial(tmp_path / "cells.parquet", unit="um")
     assert a.n_obs == 200
     assert sorted(a.obs["cell_type"].cat.categories) == ["A", "B"]
+
+
+def test_one_dimensional_coordinates_are_refused():
+    import anndata as ad
+
+    a = ad.AnnData(np.zeros((3, 2), dtype=np.float32), obs=pd.DataFrame({"cell_type": list("ABA")}, index=list("abc")))
+    a.obsm["spatial"] = np.arange(3.0).reshape(3, 1)
+    with pytest.raises(InputError, match=r"shape \(3, 1\)"):
+        read_spatial(a, unit="um")
+    del a.obsm["spatial"]
+    with pytest.raises(MissingKeyError, match=r"obsm\['spatial'\] is absent"):
+        read_spatial(a, unit="um")

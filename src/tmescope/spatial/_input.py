@@ -167,7 +167,14 @@ def read_spatial(
         if unit is None and pixel_size is None and prev.get("unit") == "um":
             unit = "um"
         if spatial_key in adata.obsm:
-            coords = np.asarray(adata.obsm[spatial_key], dtype=float)[:, :2]
+            coords = np.asarray(adata.obsm[spatial_key], dtype=float)
+            if coords.ndim != 2 or coords.shape[1] < 2:
+                msg = (
+                    f"obsm[{spatial_key!r}] has shape {coords.shape}; expected one row per cell and at least two "
+                    "columns (x, y). Store the coordinates as an (n_cells, 2) array."
+                )
+                raise InputError(msg)
+            coords = coords[:, :2]
             xcol, ycol = f"obsm[{spatial_key!r}][:, 0]", f"obsm[{spatial_key!r}][:, 1]"
         else:
             xcol = _pick(obs.columns, x_key, _X_CANDIDATES, "x", source)
