@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import warnings
 from pathlib import Path
 
@@ -25,34 +26,10 @@ from sklearn.metrics import adjusted_rand_score, f1_score
 from tmescope.sc import annotate_compartments, prepare_cells
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
-PBMC_TO_COMPARTMENT = {
-    "CD4+/CD25 T Reg": "treg",
-    "CD4+/CD45RA+/CD25- Naive T": "cd4_t",
-    "CD4+/CD45RO+ Memory": "cd4_t",
-    "CD8+ Cytotoxic T": "cd8_t",
-    "CD8+/CD45RA+ Naive Cytotoxic": "cd8_t",
-    "CD14+ Monocyte": "monocyte_macrophage",
-    "CD19+ B": "b_cell",
-    "CD56+ NK": "nk",
-    "Dendritic": "dendritic_cell",
-}
-COMPARTMENT_TO_LINEAGE = {
-    "malignant_epithelial": "Epithelial",
-    "cd4_t": "Lymphocyte",
-    "cd8_t": "Lymphocyte",
-    "treg": "Lymphocyte",
-    "nk": "Lymphocyte",
-    "b_cell": "Lymphocyte",
-    "plasma": "Plasma",
-    "monocyte_macrophage": "Myeloid",
-    "dendritic_cell": "Myeloid",
-    "neutrophil": "Myeloid",
-    "mast": "Mast",
-    "fibroblast": "Fibroblast",
-    "pericyte_smooth_muscle": "Vascular",
-    "endothelial": "Vascular",
-    "unknown": "unknown",
-}
+# The same label maps as the tests use (one file, tests/data/sc/label_maps.json).
+_MAPS = json.loads((Path(__file__).resolve().parents[1] / "tests" / "data" / "sc" / "label_maps.json").read_text())
+PBMC_TO_COMPARTMENT: dict[str, str] = _MAPS["pbmc_to_compartment"]
+COMPARTMENT_TO_LINEAGE: dict[str, str] = _MAPS["compartment_to_lineage"]
 
 
 def _pbmc() -> ad.AnnData:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 
 import anndata as ad
 import numpy as np
@@ -23,36 +25,11 @@ from tmescope.sc import (
     prepare_cells,
 )
 
+_MAPS = json.loads((Path(__file__).resolve().parents[1] / "data" / "sc" / "label_maps.json").read_text())
 #: Expert labels of pbmc68k_reduced (``bulk_labels``) as compartments; CD34+ progenitors have none.
-PBMC_TO_COMPARTMENT = {
-    "CD4+/CD25 T Reg": "treg",
-    "CD4+/CD45RA+/CD25- Naive T": "cd4_t",
-    "CD4+/CD45RO+ Memory": "cd4_t",
-    "CD8+ Cytotoxic T": "cd8_t",
-    "CD8+/CD45RA+ Naive Cytotoxic": "cd8_t",
-    "CD14+ Monocyte": "monocyte_macrophage",
-    "CD19+ B": "b_cell",
-    "CD56+ NK": "nk",
-    "Dendritic": "dendritic_cell",
-}
+PBMC_TO_COMPARTMENT: dict[str, str] = _MAPS["pbmc_to_compartment"]
 #: Compartments as the lineages of the MERFISH labels (Chen 2024).
-COMPARTMENT_TO_LINEAGE = {
-    "malignant_epithelial": "Epithelial",
-    "cd4_t": "Lymphocyte",
-    "cd8_t": "Lymphocyte",
-    "treg": "Lymphocyte",
-    "nk": "Lymphocyte",
-    "b_cell": "Lymphocyte",
-    "plasma": "Plasma",
-    "monocyte_macrophage": "Myeloid",
-    "dendritic_cell": "Myeloid",
-    "neutrophil": "Myeloid",
-    "mast": "Mast",
-    "fibroblast": "Fibroblast",
-    "pericyte_smooth_muscle": "Vascular",
-    "endothelial": "Vascular",
-    "unknown": "unknown",
-}
+COMPARTMENT_TO_LINEAGE: dict[str, str] = _MAPS["compartment_to_lineage"]
 
 
 def _quiet(func, *args, **kwargs):
