@@ -18,6 +18,7 @@ a ``with`` block, sets ``tmescope.settings.client`` and prints the dashboard add
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -145,7 +146,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def map_chunks(
-    func: Callable[[Any], R],
+    func: Callable[..., R],
     chunks: Sequence[T],
     *,
     ids: Sequence[str] | None = None,
@@ -155,6 +156,7 @@ def map_chunks(
     desc: str = "",
     n_jobs: int = 1,
     client: Any = None,
+    shared: Any = None,
 ) -> list[R]:
     """Run ``func`` over chunks, in-process or on a dask cluster; results come back in chunk order.
 
@@ -182,6 +184,10 @@ def map_chunks(
     client
         A ``dask.distributed.Client``; default ``tmescope.settings.client``. Inside a dask worker the loop
         always runs in-process (no nested tasks).
+    shared
+        Data every chunk needs (e.g. the expression matrix of a permutation test): ``func`` is then called as
+        ``func(shared, chunk)``. On a cluster it is sent once, as a task of its own that the scheduler can re-run
+        if the worker holding it dies, and workers fetch it from one another.
 
     Returns
     -------
@@ -232,9 +238,12 @@ def map_chunks(
 
     active = _active_client(client)
     if active is None:
-        _run_local(func, chunks, todo, load=load, n_jobs=n_jobs, desc=desc, finished=finished, failed=failed)
+        run = func if shared is None else functools.partial(func, shared)
+        _run_local(run, chunks, todo, load=load, n_jobs=n_jobs, desc=desc, finished=finished, failed=failed)
     else:
-        _run_dask(active, func, chunks, todo, load=load, key=key, desc=desc, finished=finished, failed=failed)
+        _run_dask(
+            active, func, chunks, todo, load=load, key=key, desc=desc, finished=finished, failed=failed, shared=shared
+        )
     if failures:
         failures.sort(key=lambda f: f.index)
         listed = "; ".join(f"{f.chunk_id} ({f.error})" for f in failures[:5])
@@ -292,12 +301,19 @@ def _run_dask(
     desc: str,
     finished: Callable[[int, Any], None],
     failed: Callable[[int, BaseException], None],
+    shared: Any = None,
 ) -> None:
     from distributed import as_completed
 
     if not todo:
         return
     token = uuid.uuid4().hex[:12]
+    lead: tuple[Any, ...] = ()
+    if shared is not None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"(?s).*[Ll]arge (graph|object)", category=UserWarning)
+            # a task (not scattered data): if its worker dies, the scheduler runs it again elsewhere
+            lead = (client.submit(_identity, shared, key=f"{key}-shared-{token}", pure=False),)
     window = _worker_threads(client) * _IN_FLIGHT_PER_THREAD
     queue = iter(todo)
     index_of: dict[str, int] = {}
@@ -315,7 +331,7 @@ def _run_dask(
             # ~2 tasks per worker thread are in flight, which bounds what the scheduler holds.
             warnings.filterwarnings("ignore", message=r"(?s).*[Ll]arge (graph|object)", category=UserWarning)
             # pure=False plus a unique key: every chunk is its own task even when two payloads are equal
-            fut = client.submit(func, payload, key=f"{key}-{i:06d}-{token}", pure=False)
+            fut = client.submit(func, *lead, payload, key=f"{key}-{i:06d}-{token}", pure=False)
         index_of[fut.key] = i
         live[fut.key] = fut
         pending.add(fut)
@@ -341,8 +357,14 @@ def _run_dask(
             fut.release()
     except BaseException:
         with contextlib.suppress(Exception):
-            client.cancel(list(live.values()))
+            client.cancel([*live.values(), *lead])
         raise
+    for fut in lead:
+        fut.release()
+
+
+def _identity(x: T) -> T:
+    return x
 
 
 @contextlib.contextmanager

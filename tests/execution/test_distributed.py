@@ -128,6 +128,31 @@ def test_killed_worker_changes_nothing_and_loses_nothing(on_cluster, tmp_path):
     assert len(list(tmp_path.glob("square-*.pkl"))) == 12
 
 
+def _slow_sum(shared: np.ndarray, chunk: int) -> float:
+    time.sleep(0.4)
+    return float(shared.sum() * chunk)
+
+
+def test_killed_worker_holding_shared_data_changes_nothing(on_cluster):
+    """Data shared by all chunks are a task of their own: lost with a worker, they are computed again elsewhere."""
+    pids = on_cluster.run(os.getpid)
+    shared = np.arange(50_000, dtype=np.float64)
+
+    def kill_all_soon() -> None:
+        # both original workers die one after the other, so whichever held the shared data is lost
+        for pid in sorted(pids.values()):
+            time.sleep(1.0)
+            os.kill(pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_all_soon)
+    killer.start()
+    out = map_chunks(_slow_sum, list(range(12)), key="shared_sum", shared=shared)
+    killer.join()
+    assert out == [float(shared.sum() * i) for i in range(12)]
+    on_cluster.wait_for_workers(2, timeout=60)  # the nannies restart both workers
+    assert not set(pids.values()) & set(on_cluster.run(os.getpid).values())
+
+
 def test_failed_chunks_named_then_resumed_on_workers(on_cluster, tmp_path):
     from functools import partial
 

@@ -93,3 +93,16 @@ def test_ids_must_match_chunks():
 def test_scheduler_address_checked():
     with pytest.raises(InputError, match="local:4"), use_scheduler("local:zero"):
         pass
+
+
+def _weighted(shared: np.ndarray, chunk: tuple[int, int]) -> float:
+    lo, hi = chunk
+    return float(shared[lo:hi].sum())
+
+
+def test_shared_data_is_passed_first_for_any_threads():
+    data = np.arange(100.0)
+    chunks = chunk_bounds(100, 7)
+    want = [float(data[lo:hi].sum()) for lo, hi in chunks]
+    for n_jobs in (1, 2):
+        assert map_chunks(_weighted, chunks, shared=data, n_jobs=n_jobs) == want

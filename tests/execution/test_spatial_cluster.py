@@ -1,4 +1,5 @@
-"""Per-slide spatial analyses and per-sample crosstalk as chunks: identical in this process and on a LocalCluster."""
+"""Per-slide spatial analyses, per-sample crosstalk and permutation blocks as chunks: identical in this process and
+on a LocalCluster."""
 
 from __future__ import annotations
 
@@ -68,10 +69,21 @@ def _spatial():
 def test_analyze_spatial_same_in_process_and_on_cluster(client):
     on_cluster, f_cluster = _on(client, _spatial)
     # the per-slide steps ran as tasks on the workers
-    assert {"spatial_graph", "co_occurrence", "cn_windows"} <= _prefixes(client)
+    assert {"spatial_graph", "nhood_enrichment", "co_occurrence", "cn_windows", "infiltration"} <= _prefixes(client)
     local, f_local = _spatial()
     assert f_local["sample"].nunique() == 3
     pd.testing.assert_frame_equal(f_local, f_cluster)
+    for key in ("zscore", "count"):
+        np.testing.assert_array_equal(
+            local.uns[_keys.UNS_NHOOD_ENRICHMENT][key], on_cluster.uns[_keys.UNS_NHOOD_ENRICHMENT][key]
+        )
+    for key in (_keys.OBS_COMPARTMENT_TUMOR, _keys.OBS_BOUNDARY_DISTANCE, _keys.OBS_TUMOR_DISTANCE):
+        pd.testing.assert_series_equal(local.obs[key], on_cluster.obs[key])
+    for key in ("densities", "distances", "phenotype", "tiles"):
+        pd.testing.assert_frame_equal(
+            local.uns[_keys.UNS_INFILTRATION][key], on_cluster.uns[_keys.UNS_INFILTRATION][key]
+        )
+    assert set(local.obs[_keys.OBS_COMPARTMENT_TUMOR]) == {"core", "interface", "stroma"}
     for key in (_keys.OBSP_SPATIAL_CONN, _keys.OBSP_SPATIAL_DIST):
         assert (local.obsp[key] != on_cluster.obsp[key]).nnz == 0
     np.testing.assert_array_equal(
@@ -96,3 +108,23 @@ def test_crosstalk_samples_same_in_process_and_on_cluster(client):
     assert local["sample"].nunique() == 3
     assert (local["pvalue"] < 0.05).any()
     pd.testing.assert_frame_equal(local, on_cluster)
+
+
+def _one_sample():
+    from tmescope.crosstalk import infer_crosstalk, spatial_crosstalk, toy_cells
+
+    cells = toy_cells(n_cells=300, seed=3)
+    infer_crosstalk(cells, groupby="cell_type", n_perms=200, seed=5)
+    spatial_crosstalk(cells, groupby="cell_type", radius=60.0, n_perms=130, seed=5)
+    return cells.uns["crosstalk"]["results"], cells.uns["crosstalk_spatial"]["results"]
+
+
+def test_one_sample_permutation_blocks_run_on_the_cluster(client):
+    """One sample: its blocks of 64 permutations are the tasks; the matrix travels once, and p-values are equal."""
+    on_cluster = _on(client, _one_sample)
+    assert {"crosstalk_permutations", "contact_permutations"} <= _prefixes(client)
+    local = _one_sample()
+    for a, b in zip(local, on_cluster, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    assert (local[0]["pvalue"] < 0.05).any()
+    assert local[1]["pvalue"].notna().any()

@@ -88,7 +88,7 @@ def test_agrees_with_squidpy(lung5, name, kw):
 
 
 def test_packed_kernel_equals_plain_kernel(rng):
-    from tmescope.spatial._enrichment import _perm_sums, _perm_sums_packed
+    from tmescope.spatial._enrichment import _perm_counts, _perm_counts_packed
 
     n, k = 500, 7
     g = sp.random(n, n, density=0.02, random_state=3, format="csr")
@@ -96,10 +96,57 @@ def test_packed_kernel_equals_plain_kernel(rng):
     bounds = np.array([0, 200, 500], dtype=np.int64)
     seeds = permutation_seeds(1, 13)  # not a multiple of the pack width or the chunk
     ptr, idx = g.indptr.astype(np.int64), g.indices.astype(np.int32)
-    a = _perm_sums(ptr, idx, labels.astype(np.int16), np.arange(n, dtype=np.int64), bounds, seeds, k)
-    b = _perm_sums_packed(ptr, idx, labels.astype(np.uint8), bounds, seeds, k)
-    np.testing.assert_array_equal(a[0], b[0])
-    np.testing.assert_array_equal(a[1], b[1])
+    a = _perm_counts(ptr, idx, labels.astype(np.int16), np.arange(n, dtype=np.int64), bounds, seeds, k)
+    b = _perm_counts_packed(ptr, idx, labels.astype(np.uint8), bounds, seeds, k)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (13, k, k)
+    # every permutation keeps the number of edges, and permutations differ from one another
+    assert set(a.sum(axis=(1, 2)).tolist()) == {g.nnz}
+    assert len({p.tobytes() for p in a}) == 13
+
+
+def test_many_types_take_the_plain_kernel():
+    """More than 255 types cannot be packed into bytes; the plain kernel gives the same statistic."""
+    from tmescope.spatial._enrichment import slide_permutation_counts
+
+    rng = np.random.default_rng(0)
+    n, k = 3000, 300
+    g = sp.random(n, n, density=0.003, random_state=2, format="csr")
+    codes = rng.integers(0, k, n)
+    seeds = permutation_seeds(0, 9)
+    obs, perms = slide_permutation_counts(g.indptr, g.indices, codes, k, seeds=seeds)
+    assert perms.shape == (9, k, k)
+    assert obs.sum() == g.nnz
+    assert set(perms.sum(axis=(1, 2)).tolist()) == {g.nnz}
+
+
+def test_slides_are_chunks_with_their_own_seeds():
+    """A slide's permutations do not depend on the other slides: the count of a two-slide data set is the sum."""
+    from tmescope.spatial._enrichment import nhood_zscores, slide_permutation_counts, slide_seed
+
+    a = read_spatial(make_cells(2000, n_types=4, n_slides=2, seed=3), unit="um")
+    spatial_neighbors(a)
+    nhood_enrichment(a, n_perms=64, seed=11)
+    res = a.uns["nhood_enrichment"]
+    g = sp.csr_matrix(a.obsp["spatial_connectivities"])
+    codes = a.obs["cell_type"].cat.codes.to_numpy()
+    coords = np.asarray(a.obsm["spatial"], dtype=float)
+    slides = a.obs["slide"].cat.codes.to_numpy()
+    total = np.zeros((64, 4, 4), dtype=np.int64)
+    for i in range(2):
+        pos = np.flatnonzero(slides == i)
+        sub = g[pos][:, pos]
+        seeds = permutation_seeds(slide_seed(11, i), 64)
+        _, perms = slide_permutation_counts(sub.indptr, sub.indices, codes[pos], 4, seeds=seeds, coords=coords[pos])
+        total += perms
+    mean = total.mean(axis=0)
+    z = (res["count"] - mean) / total.std(axis=0)
+    np.testing.assert_allclose(res["zscore"], z, rtol=1e-9)
+    # the same kernel without the AnnData wrapper, and group order = slide order
+    groups = [np.flatnonzero(slides == i) for i in range(2)]
+    z2, c2 = nhood_zscores(g, codes, 4, groups, n_perms=64, seed=11, coords=coords)
+    np.testing.assert_array_equal(z2, res["zscore"])
+    np.testing.assert_array_equal(c2, res["count"])
 
 
 def test_relabelling_types_permutes_the_result():

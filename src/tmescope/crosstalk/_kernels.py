@@ -8,8 +8,7 @@ whose score reaches the observed one.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
@@ -159,25 +158,47 @@ def entity_means(means: np.ndarray, subunits: np.ndarray) -> np.ndarray:
     return out
 
 
-def run_blocks(job: Callable[[int], np.ndarray], n_blocks: int, *, n_jobs: int, size: int, desc: str) -> np.ndarray:
-    """Sum of ``job(b)`` (integer counts) over blocks ``0 … n_blocks-1``, on ``n_jobs`` threads.
+def permutation_blocks(
+    n_perms: int, seed: int | np.random.SeedSequence, *, permutations: np.ndarray | None = None
+) -> list[Any]:
+    """The blocks of a permutation test, :data:`BLOCK` permutations each.
 
-    Every block has its own random stream and integer counts add up exactly, so neither the number of threads nor
-    the order in which blocks finish changes the sum. Threads pull the next block when free, so a thread slowed by
-    a busy machine does not hold the others up.
+    A block is ``(child SeedSequence, size)``, or a slice of explicitly given ``permutations`` (n_perms x n_cells).
     """
-    from tmescope._progress import progress
+    if permutations is not None:
+        return [permutations[lo : lo + BLOCK] for lo in range(0, permutations.shape[0], BLOCK)]
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    children = ss.spawn(-(-n_perms // BLOCK))
+    return [(child, min(BLOCK, n_perms - b * BLOCK)) for b, child in enumerate(children)]
 
-    total = np.zeros(size, dtype=np.int64)
-    if n_jobs <= 1 or n_blocks <= 1:
-        for b in progress(range(n_blocks), total=n_blocks, desc=desc):
-            total += job(b)
-        return total
-    with ThreadPoolExecutor(max_workers=int(n_jobs)) as pool:
-        futures = [pool.submit(job, b) for b in range(n_blocks)]
-        for fut in progress(as_completed(futures), total=n_blocks, desc=desc):
-            total += fut.result()
-    return total
+
+def block_codes(block: Any, codes: np.ndarray) -> np.ndarray:
+    """Permuted labels (permutations x cells) of one block from :func:`permutation_blocks`."""
+    if isinstance(block, np.ndarray):
+        return block
+    child, size = block
+    return draw_permutations(codes, child, size)
+
+
+def run_blocks(
+    func: Callable[[Any, Any], np.ndarray], shared: Any, blocks: list[Any], *, n_jobs: int, desc: str, key: str
+) -> np.ndarray:
+    """Sum of ``func(shared, block)`` (integer counts) over the blocks of a permutation test.
+
+    Every block has its own random stream and integer counts add up exactly, so neither the number of threads,
+    nor the order in which blocks finish, nor where they run changes the sum. Blocks run through
+    :func:`tmescope._execution.map_chunks`: on ``n_jobs`` threads, or as tasks on ``tmescope.settings.client``
+    (``shared`` is then sent once per worker, not once per block).
+    """
+    from tmescope._execution import map_chunks
+
+    ids, lo = [], 0
+    for block in blocks:
+        size = block.shape[0] if isinstance(block, np.ndarray) else block[1]
+        ids.append(f"permutations {lo + 1}..{lo + size}")
+        lo += size
+    parts = map_chunks(func, blocks, ids=ids, key=key, desc=desc, n_jobs=n_jobs, shared=shared)
+    return np.sum(np.asarray(parts, dtype=np.int64), axis=0)
 
 
 def draw_permutations(codes: np.ndarray, seed_seq: np.random.SeedSequence, n: int) -> np.ndarray:
@@ -187,6 +208,14 @@ def draw_permutations(codes: np.ndarray, seed_seq: np.random.SeedSequence, n: in
     for b in range(n):
         out[b, rng.permutation(codes.shape[0])] = codes
     return out
+
+
+def _block_hits(shared: tuple[Any, ...], block: Any) -> np.ndarray:
+    """Exceedance counts of one block of permutations (chunk function of :func:`permutation_pvalues`)."""
+    indptr, indices, data, codes, n_groups, n_genes, inv_counts, subunits, ids, observed = shared
+    # cells x permutations, smallest integer type: each cell's labels in one cache line
+    perm = np.ascontiguousarray(block_codes(block, codes).T, dtype=codes.dtype)
+    return _exceedances(indptr, indices, data, perm, n_groups, n_genes, inv_counts, subunits, *ids, observed)  # type: ignore[call-arg]
 
 
 def permutation_pvalues(  # noqa: PLR0917
@@ -251,28 +280,10 @@ def permutation_pvalues(  # noqa: PLR0917
     ids = [np.ascontiguousarray(a, dtype=np.int64) for a in (src, tgt, lig, rec)]
 
     small = np.int8 if n_groups <= 127 else np.int16 if n_groups <= 32767 else np.int32
-
-    def run(block: np.ndarray) -> np.ndarray:
-        # cells x permutations, smallest integer type: each cell's labels in one cache line
-        block = np.ascontiguousarray(block.T, dtype=small)
-        return _exceedances(  # type: ignore[call-arg]
-            indptr, indices, data, block, n_groups, x.shape[1], inv_counts, subunits, *ids, observed
-        )
-
+    shared = (indptr, indices, data, codes.astype(small), n_groups, x.shape[1], inv_counts, subunits, ids, observed)
+    blocks = permutation_blocks(n_perms, seed, permutations=permutations)
     if permutations is not None:
         n_perms = permutations.shape[0]
-
-        def job(b: int) -> np.ndarray:
-            return run(permutations[b * BLOCK : (b + 1) * BLOCK])
-
-    else:
-        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        children = ss.spawn(-(-n_perms // BLOCK))
-        codes_small = codes.astype(small)
-
-        def job(b: int) -> np.ndarray:
-            return run(draw_permutations(codes_small, children[b], min(BLOCK, n_perms - b * BLOCK)))
-
-    hits = run_blocks(job, -(-n_perms // BLOCK), n_jobs=n_jobs, size=src.shape[0], desc="permutations")
+    hits = run_blocks(_block_hits, shared, blocks, n_jobs=n_jobs, desc="permutations", key="crosstalk_permutations")
     score = np.where((lmean == 0) | (rmean == 0), 0.0, observed)
     return score, hits / max(n_perms, 1)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 import scipy.sparse as sp
 
-from tmescope.crosstalk._kernels import BLOCK, draw_permutations, run_blocks
+from tmescope.crosstalk._kernels import block_codes, permutation_blocks, run_blocks
 
 
 @numba.njit(cache=True, nogil=True)
@@ -102,6 +104,13 @@ def _contact_exceedances(  # noqa: PLR0917
     return out
 
 
+def _block_hits(shared: tuple[Any, ...], block: Any) -> np.ndarray:
+    """Exceedance counts of one block of permutations (chunk function of :func:`contact_pvalues`)."""
+    args, codes, n_groups, n_genes, sub, ids, observed = shared
+    perm = block_codes(block, codes)
+    return _contact_exceedances(*args, perm, n_groups, n_genes, sub, *ids, observed)  # type: ignore[call-arg]
+
+
 def contact_weights(graph: sp.csr_matrix, codes: np.ndarray, n_groups: int) -> sp.csr_matrix:
     """(groups x groups) x cells matrix: row (s, t) holds, for every cell of group s, its number of t neighbours."""
     n = codes.shape[0]
@@ -150,15 +159,11 @@ def contact_pvalues(  # noqa: PLR0917
     sub = np.ascontiguousarray(subunits, dtype=np.int64)
     ids = [np.ascontiguousarray(a, dtype=np.int64) for a in (src, tgt, lig, rec)]
     observed = _contact_scores(*args, codes, n_groups, x.shape[1], sub, *ids)  # type: ignore[call-arg]
-    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    n_blocks = -(-n_perms // BLOCK)
-    children = ss.spawn(n_blocks)
-
-    def job(b: int) -> np.ndarray:
-        block = draw_permutations(codes, children[b], min(BLOCK, n_perms - b * BLOCK))
-        return _contact_exceedances(*args, block, n_groups, x.shape[1], sub, *ids, observed)  # type: ignore[call-arg]
-
-    hits = run_blocks(job, n_blocks, n_jobs=n_jobs, size=src.shape[0], desc="spatial permutations")
+    shared = (args, codes, n_groups, x.shape[1], sub, ids, observed)
+    blocks = permutation_blocks(n_perms, seed)
+    hits = run_blocks(
+        _block_hits, shared, blocks, n_jobs=n_jobs, desc="spatial permutations", key="contact_permutations"
+    )
     w = contact_weights(graph, codes, n_groups)
     edges = np.asarray(w.sum(axis=1)).ravel().reshape(n_groups, n_groups)
     no_edge = edges[src, tgt] == 0

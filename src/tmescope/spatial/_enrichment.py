@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
+import scipy.sparse as sp
 
 from tmescope import _keys
 from tmescope._errors import InputError
 from tmescope._registry import register
 from tmescope._settings import settings
 from tmescope.spatial._graph import get_graph
-from tmescope.spatial._input import check_spatial, slide_groups
+from tmescope.spatial._input import check_spatial, per_slide, slide_groups
 from tmescope.spatial._threads import numba_threads
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def pair_counts(indptr: np.ndarray, indices: np.ndarray, labels: np.ndarray, k: 
 
 
 @numba.njit(cache=True, parallel=True)
-def _perm_sums(  # noqa: PLR0917 - numba kernel
+def _perm_counts(  # noqa: PLR0917 - numba kernel
     indptr: np.ndarray,
     indices: np.ndarray,
     labels: np.ndarray,
@@ -74,11 +75,11 @@ def _perm_sums(  # noqa: PLR0917 - numba kernel
     bounds: np.ndarray,
     seeds: np.ndarray,
     k: int,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
+    """Type-pair edge counts of every permutation (n_perms x k x k); labels shuffled within ``bounds`` of ``order``."""
     n_perm = seeds.shape[0]
     n_chunks = (n_perm + PERM_CHUNK - 1) // PERM_CHUNK
-    s1 = np.zeros((n_chunks, k, k), dtype=np.int64)
-    s2 = np.zeros((n_chunks, k, k), dtype=np.int64)
+    out = np.zeros((n_perm, k, k), dtype=np.int64)
     base = labels[order]
     for c in numba.prange(n_chunks):
         lab = labels.copy()
@@ -88,23 +89,21 @@ def _perm_sums(  # noqa: PLR0917 - numba kernel
             shuffle_segments(vals, bounds, seeds[p])
             for i in range(order.shape[0]):
                 lab[order[i]] = vals[i]
-            cnt = pair_counts(indptr, indices, lab, k)
-            s1[c] += cnt
-            s2[c] += cnt * cnt
-    return s1.sum(axis=0), s2.sum(axis=0)
+            out[p] = pair_counts(indptr, indices, lab, k)
+    return out
 
 
 @numba.njit(cache=True, parallel=True)
-def _perm_sums_packed(  # noqa: PLR0917 - numba kernel
+def _perm_counts_packed(  # noqa: PLR0917 - numba kernel
     indptr: np.ndarray, indices: np.ndarray, labels: np.ndarray, bounds: np.ndarray, seeds: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
+    """:func:`_perm_counts` for < 256 types, cells already in shuffle order (``order`` = identity)."""
     # up to four permutations share one pass over the edges: their labels (< 256 types) are packed into the bytes
     # of one uint32, so each random read of a neighbour's label serves four permutations
     n = labels.shape[0]
     n_perm = seeds.shape[0]
     n_chunks = (n_perm + PERM_CHUNK - 1) // PERM_CHUNK
-    s1 = np.zeros((n_chunks, k, k), dtype=np.int64)
-    s2 = np.zeros((n_chunks, k, k), dtype=np.int64)
+    out = np.zeros((n_perm, k, k), dtype=np.int64)
     for c in numba.prange(n_chunks):
         vals = np.empty(n, dtype=np.uint8)
         packed = np.empty(n, dtype=np.uint32)
@@ -127,20 +126,17 @@ def _perm_sums_packed(  # noqa: PLR0917 - numba kernel
                     for q in range(m):
                         cnt[q, (li >> (8 * q)) & 255, (lj >> (8 * q)) & 255] += 1
             for q in range(m):
-                s1[c] += cnt[q]
-                s2[c] += cnt[q] * cnt[q]
-    return s1.sum(axis=0), s2.sum(axis=0)
+                out[g0 + q] = cnt[q]
+    return out
 
 
-def spatial_order(coords: np.ndarray, groups: list[np.ndarray], *, cell: float = 50.0) -> np.ndarray:
-    """Cells sorted by slide, then by ``cell``-µm bucket (row-major): neighbours sit close in memory."""
-    out = []
-    for pos in groups:
-        c = coords[pos]
-        ij = np.floor((c - c.min(axis=0)) / cell).astype(np.int64)
-        key = ij[:, 0] * (int(ij[:, 1].max()) + 1) + ij[:, 1]
-        out.append(pos[np.argsort(key, kind="stable")])
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+def spatial_order(coords: np.ndarray, *, cell: float = 50.0) -> np.ndarray:
+    """Positions of the cells sorted by ``cell``-µm bucket (row-major): neighbours sit close in memory."""
+    if coords.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    ij = np.floor((coords - coords.min(axis=0)) / cell).astype(np.int64)
+    key = ij[:, 0] * (int(ij[:, 1].max()) + 1) + ij[:, 1]
+    return np.argsort(key, kind="stable")
 
 
 def permutation_seeds(seed: int | np.random.SeedSequence, n_perms: int) -> np.ndarray:
@@ -149,9 +145,59 @@ def permutation_seeds(seed: int | np.random.SeedSequence, n_perms: int) -> np.nd
     return np.array([c.generate_state(1, np.uint64)[0] for c in ss.spawn(n_perms)], dtype=np.uint64)
 
 
-def nhood_zscores(
+def slide_seed(seed: int, slide: int) -> np.random.SeedSequence:
+    """The ``SeedSequence`` of slide number ``slide``: the same whatever other slides the data hold."""
+    return np.random.SeedSequence(int(seed), spawn_key=(int(slide),))
+
+
+def slide_permutation_counts(
     indptr: np.ndarray,
     indices: np.ndarray,
+    codes: np.ndarray,
+    k: int,
+    *,
+    seeds: np.ndarray,
+    coords: np.ndarray | None = None,
+    n_jobs: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Observed type-pair counts (k x k) and the counts of every label permutation (n_perms x k x k) of one slide.
+
+    Pure kernel of one slide's graph (CSR ``indptr``/``indices`` over the slide's cells) and cell-type ``codes``;
+    permutation ``p`` shuffles the labels with ``seeds[p]``. With ``coords``, cells are first put in a spatial
+    order (a fixed function of the data) so that neighbours' labels are read from cache.
+    """
+    n = codes.shape[0]
+    indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+    indices = np.ascontiguousarray(indices, dtype=np.int32)
+    labels16 = np.ascontiguousarray(codes, dtype=np.int16 if k < 32767 else np.int32)
+    observed = pair_counts(indptr, indices, labels16, k)
+    order = spatial_order(coords) if coords is not None else np.arange(n, dtype=np.int64)
+    bounds = np.array([0, n], dtype=np.int64)
+    with numba_threads(n_jobs):
+        if k <= 255:
+            # relabel the graph in `order`, so that the shuffle walks the cells in memory order
+            inv = np.empty(n, dtype=np.int64)
+            inv[order] = np.arange(n)
+            deg = np.diff(indptr)[order]
+            new_ptr = np.r_[0, np.cumsum(deg)].astype(np.int64)
+            starts = np.repeat(indptr[:-1][order], deg)
+            offs = np.arange(new_ptr[-1]) - np.repeat(new_ptr[:-1], deg)
+            new_idx = inv[indices[starts + offs]].astype(np.int32)
+            lab8 = np.ascontiguousarray(codes[order], dtype=np.uint8)
+            perms = _perm_counts_packed(new_ptr, new_idx, lab8, bounds, seeds, k)
+        else:
+            perms = _perm_counts(indptr, indices, labels16, order, bounds, seeds, k)
+    return observed, perms
+
+
+def _slide_chunk(args: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """One slide's observed and permuted counts (chunk function of :func:`nhood_zscores`)."""
+    indptr, indices, codes, k, seeds, coords, n_jobs = args
+    return slide_permutation_counts(indptr, indices, codes, k, seeds=seeds, coords=coords, n_jobs=n_jobs)
+
+
+def nhood_zscores(
+    graph: sp.csr_matrix,
     codes: np.ndarray,
     k: int,
     groups: list[np.ndarray],
@@ -164,40 +210,27 @@ def nhood_zscores(
     """Z-scores and observed counts of type-pair contacts against label permutations within each group (kernel).
 
     ``z = (observed - mean(permuted)) / std(permuted)`` with the population standard deviation, as in squidpy.
-    Permutation sums are exact integers, so the result is the same for any ``n_jobs``. With ``coords``, cells are
-    first put in a spatial order (a fixed function of the data) so that neighbours' labels are read from cache.
+    Each group (slide) is one chunk of :func:`tmescope._execution.map_chunks` with its own seeds
+    (:func:`slide_seed`); permutation ``p`` of the data is permutation ``p`` of every slide, so its count is the sum
+    of the slides' counts. Counts are exact integers: the result is the same for any ``n_jobs``, in-process or on
+    a cluster.
     """
-    n = codes.shape[0]
-    indptr = np.ascontiguousarray(indptr, dtype=np.int64)
-    indices = np.ascontiguousarray(indices, dtype=np.int32)
-    labels16 = np.ascontiguousarray(codes, dtype=np.int16 if k < 32767 else np.int32)
-    observed = pair_counts(indptr, indices, labels16, k)
-    seeds = permutation_seeds(seed, n_perms)
-    order = spatial_order(coords, groups) if coords is not None else np.concatenate(groups).astype(np.int64)
-    if k <= 255 and order.shape[0] == n:
-        # relabel the graph in `order`, so that each group is one contiguous segment
-        inv = np.empty(n, dtype=np.int64)
-        inv[order] = np.arange(n)
-        deg = np.diff(indptr)[order]
-        new_ptr = np.r_[0, np.cumsum(deg)].astype(np.int64)
-        starts = np.repeat(indptr[:-1][order], deg)
-        offs = np.arange(new_ptr[-1]) - np.repeat(new_ptr[:-1], deg)
-        new_idx = inv[indices[starts + offs]].astype(np.int32)
-        lab8 = np.ascontiguousarray(codes[order], dtype=np.uint8)
-        slide_of = np.empty(n, dtype=np.int64)
-        for gi, pos in enumerate(groups):
-            slide_of[pos] = gi
-        # `order` keeps groups contiguous (sorted by group first)
-        seg = slide_of[order]
-        bounds = np.r_[0, np.flatnonzero(np.diff(seg)) + 1, n].astype(np.int64)
-        with numba_threads(n_jobs):
-            s1, s2 = _perm_sums_packed(new_ptr, new_idx, lab8, bounds, seeds, k)
-    else:
-        bounds = np.r_[0, np.cumsum([len(g) for g in groups])].astype(np.int64)
-        with numba_threads(n_jobs):
-            s1, s2 = _perm_sums(indptr, indices, labels16, order, bounds, seeds, k)
-    mean = s1 / n_perms
-    var = np.maximum(s2 / n_perms - mean**2, 0.0)
+    graph = sp.csr_matrix(graph)
+
+    def load(item: tuple[int, np.ndarray]) -> tuple[Any, ...]:
+        i, pos = item
+        sub = graph[pos][:, pos]
+        seeds = permutation_seeds(slide_seed(seed, i), n_perms)
+        return sub.indptr, sub.indices, codes[pos], k, seeds, None if coords is None else coords[pos], n_jobs
+
+    parts = per_slide(_slide_chunk, list(enumerate(groups)), load=load, key="nhood_enrichment")
+    observed = np.zeros((k, k), dtype=np.int64)
+    total = np.zeros((n_perms, k, k), dtype=np.int64)
+    for obs, perms in parts:
+        observed += obs
+        total += perms
+    mean = total.sum(axis=0) / n_perms
+    var = np.maximum((total * total).sum(axis=0) / n_perms - mean**2, 0.0)  # exact int64 sums of squares
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (observed - mean) / np.sqrt(var)
     z[var <= 0] = np.nan
@@ -270,8 +303,7 @@ def nhood_enrichment(
     cats = [str(c) for c in types.categories]
     groups = [pos for _, pos in slide_groups(adata)]
     z, count = nhood_zscores(
-        g.indptr,
-        g.indices,
+        g,
         types.codes,
         len(cats),
         groups,

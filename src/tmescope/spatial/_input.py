@@ -263,10 +263,8 @@ def slide_groups(adata: ad.AnnData) -> list[tuple[str, np.ndarray]]:
     return [(str(c), order[bounds[i] : bounds[i + 1]]) for i, c in enumerate(cats) if bounds[i + 1] > bounds[i]]
 
 
-def per_slide(
-    func: Callable[[Any], R], groups: list[np.ndarray], *, load: Callable[[np.ndarray], Any], key: str
-) -> list[R]:
-    """``func(load(pos))`` for each slide's row positions, in slide order.
+def per_slide(func: Callable[[Any], R], groups: list[Any], *, load: Callable[[Any], Any], key: str) -> list[R]:
+    """``func(load(group))`` for each slide (its row positions, or any description of it), in slide order.
 
     With more than one slide, each slide is one chunk of :func:`tmescope._execution.map_chunks` (in this process by
     default, on ``tmescope.settings.client`` when set); ``load`` runs here and sends only that slide's arrays.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,7 @@ from tmescope._errors import InputError
 from tmescope._logging import warn
 from tmescope._registry import register
 from tmescope.spatial._graph import get_graph
-from tmescope.spatial._input import check_spatial, slide_groups
+from tmescope.spatial._input import check_spatial, per_slide, slide_groups
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -287,93 +287,39 @@ def infiltration(
     codes = types.codes
     is_tumor = np.isin(codes, [cats.index(t) for t in tumor])
     is_cd8 = np.isin(codes, [cats.index(t) for t in cd8])
-    bin_area = (bin_size / 1000.0) ** 2
+    params = {
+        "width": width,
+        "margin": margin,
+        "bin_size": bin_size,
+        "sigma": sigma,
+        "min_fraction": min_fraction,
+        "threshold": threshold,
+        "tile_size": tile_size,
+        "min_tile_tumor_area": min_tile_tumor_area,
+    }
+    reported = [cats.index(t) for t in [*tumor, *immune]]
+    slides = slide_groups(adata)
+
+    def load(item: tuple[str, np.ndarray]) -> tuple[Any, ...]:
+        slide, pos = item
+        return slide, coords[pos], codes[pos], is_tumor[pos], is_cd8[pos], cats, reported, params
+
+    parts = per_slide(_slide_infiltration, slides, load=load, key="infiltration")
     comp = np.empty(adata.n_obs, dtype=object)
     bdist = np.full(adata.n_obs, np.nan)
     tdist = np.full(adata.n_obs, np.nan)
-    dens_rows: list[dict[str, object]] = []
-    pheno_rows: list[dict[str, object]] = []
-    tile_rows: list[dict[str, object]] = []
-    dist_rows: list[pd.DataFrame] = []
-    half = width / 2.0
-    for slide, pos in slide_groups(adata):
-        c = coords[pos]
-        tissue, tmask, ij, lo = tumor_mask_grid(
-            c, is_tumor[pos], bin_size=bin_size, sigma=sigma, min_fraction=min_fraction
-        )
-        signed = signed_boundary_distance(tmask, bin_size)
-        d_cells = signed[ij[:, 0], ij[:, 1]]
-        bdist[pos] = d_cells
-        cc = np.where(d_cells < -half, "core", np.where(d_cells <= half, "interface", "stroma"))
-        comp[pos] = cc
-        areas = {
-            "core": float((tissue & (signed < -half)).sum() * bin_area),
-            "interface": float((tissue & (np.abs(signed) <= half)).sum() * bin_area),
-            "stroma": float((tissue & (signed > half)).sum() * bin_area),
-        }
-        slide_codes = codes[pos]
-        for t in [*tumor, *immune]:
-            sel = slide_codes == cats.index(t)
-            for k in COMPARTMENTS:
-                n = int(np.count_nonzero(sel & (cc == k)))
-                dens_rows.append(
-                    {
-                        "slide": slide,
-                        "cell_type": t,
-                        "compartment": k,
-                        "cells": n,
-                        "area_mm2": areas[k],
-                        "density": n / areas[k] if areas[k] > 0 else np.nan,
-                    }
-                )
-        tpos = np.flatnonzero(is_tumor[pos])
-        if tpos.size:
-            dd, _ = cKDTree(c[tpos]).query(c, k=1)
-            tdist[pos] = dd
-            med = pd.Series(dd).groupby(np.asarray(types[pos].astype(str))).median()
-            dist_rows.append(pd.DataFrame({"slide": slide, "cell_type": med.index, "median_distance": med.to_numpy()}))
-        # phenotype: slide and tiles share one rule
-        in_t = tissue & tmask
-        near = tissue & ~tmask & (signed <= margin)
-        cd8_bins = ij[is_cd8[pos]]
-        cd8_grid = np.zeros(tissue.shape, dtype=np.int64)
-        np.add.at(cd8_grid, (cd8_bins[:, 0], cd8_bins[:, 1]), 1)
-
-        def _rule(sl: tuple[slice, slice], in_t: np.ndarray = in_t, near: np.ndarray = near, g: np.ndarray = cd8_grid):
-            a_t = float(in_t[sl].sum() * bin_area)
-            a_s = float(near[sl].sum() * bin_area)
-            n_t = int(g[sl][in_t[sl]].sum())
-            n_s = int(g[sl][near[sl]].sum())
-            d_t = n_t / a_t if a_t > 0 else np.nan
-            d_s = n_s / a_s if a_s > 0 else np.nan
-            has = a_t >= min_tile_tumor_area
-            ph = _phenotype(d_t if has else 0.0, d_s if a_s > 0 else 0.0, threshold, has_tumor=has)
-            return {"tumor_area_mm2": a_t, "margin_area_mm2": a_s, "cd8_tumor": d_t, "cd8_margin": d_s, "phenotype": ph}
-
-        pheno_rows.append({"slide": slide, **_rule((slice(None), slice(None)))})
-        step = max(1, round(tile_size / bin_size))
-        first = round(3.0 * sigma / bin_size)  # tiles start at the first cell, not at the raster's padding
-        for ti in range(first, tissue.shape[0], step):
-            for tj in range(first, tissue.shape[1], step):
-                sl = (slice(ti, ti + step), slice(tj, tj + step))
-                if not tissue[sl].any():
-                    continue
-                row = _rule(sl)
-                tile_rows.append(
-                    {
-                        "slide": slide,
-                        "x0": float(lo[0] + ti * bin_size),
-                        "y0": float(lo[1] + tj * bin_size),
-                        **row,
-                    }
-                )
+    for (_, pos), part in zip(slides, parts, strict=True):
+        comp[pos] = part["compartment"]
+        bdist[pos] = part["boundary_distance"]
+        tdist[pos] = part["tumor_distance"]
+    dist_rows = [p["distances"] for p in parts if p["distances"] is not None]
     adata.obs[_keys.OBS_COMPARTMENT_TUMOR] = pd.Categorical(comp.astype(str), categories=list(COMPARTMENTS))
     adata.obs[_keys.OBS_BOUNDARY_DISTANCE] = bdist
     adata.obs[_keys.OBS_TUMOR_DISTANCE] = tdist
-    pheno = pd.DataFrame(pheno_rows).set_index("slide")
-    tiles = pd.DataFrame(tile_rows)
+    pheno = pd.DataFrame([p["phenotype"] for p in parts]).set_index("slide")
+    tiles = pd.DataFrame([r for p in parts for r in p["tiles"]])
     adata.uns[_keys.UNS_INFILTRATION] = {
-        "densities": pd.DataFrame(dens_rows),
+        "densities": pd.DataFrame([r for p in parts for r in p["densities"]]),
         "distances": pd.concat(dist_rows, ignore_index=True)
         if dist_rows
         else pd.DataFrame(columns=["slide", "cell_type", "median_distance"]),
@@ -383,15 +329,85 @@ def infiltration(
         "immune_types": list(immune),
         "cd8_types": list(cd8),
         "cd8_rule": cd8_rule,
-        "params": {
-            "width": width,
-            "margin": margin,
-            "bin_size": bin_size,
-            "sigma": sigma,
-            "min_fraction": min_fraction,
-            "threshold": threshold,
-            "tile_size": tile_size,
-            "min_tile_tumor_area": min_tile_tumor_area,
-        },
+        "params": params,
     }
     return adata if copy else None
+
+
+def _slide_infiltration(args: tuple[Any, ...]) -> dict[str, Any]:
+    """Compartments, distances, densities and phenotypes of one slide (chunk function of :func:`infiltration`)."""
+    slide, c, slide_codes, is_tumor, is_cd8, cats, reported, params = args
+    bin_size, margin, threshold = params["bin_size"], params["margin"], params["threshold"]
+    min_area = params["min_tile_tumor_area"]
+    half = params["width"] / 2.0
+    bin_area = (bin_size / 1000.0) ** 2
+    tissue, tmask, ij, lo = tumor_mask_grid(
+        c, is_tumor, bin_size=bin_size, sigma=params["sigma"], min_fraction=params["min_fraction"]
+    )
+    signed = signed_boundary_distance(tmask, bin_size)
+    d_cells = signed[ij[:, 0], ij[:, 1]]
+    cc = np.where(d_cells < -half, "core", np.where(d_cells <= half, "interface", "stroma"))
+    areas = {
+        "core": float((tissue & (signed < -half)).sum() * bin_area),
+        "interface": float((tissue & (np.abs(signed) <= half)).sum() * bin_area),
+        "stroma": float((tissue & (signed > half)).sum() * bin_area),
+    }
+    dens_rows: list[dict[str, object]] = []
+    for code in reported:
+        sel = slide_codes == code
+        for k in COMPARTMENTS:
+            n = int(np.count_nonzero(sel & (cc == k)))
+            dens_rows.append(
+                {
+                    "slide": slide,
+                    "cell_type": cats[code],
+                    "compartment": k,
+                    "cells": n,
+                    "area_mm2": areas[k],
+                    "density": n / areas[k] if areas[k] > 0 else np.nan,
+                }
+            )
+    tdist = np.full(c.shape[0], np.nan)
+    distances = None
+    tpos = np.flatnonzero(is_tumor)
+    if tpos.size:
+        tdist, _ = cKDTree(c[tpos]).query(c, k=1)
+        med = pd.Series(tdist).groupby(np.asarray(cats, dtype=object)[slide_codes]).median()
+        distances = pd.DataFrame({"slide": slide, "cell_type": med.index, "median_distance": med.to_numpy()})
+    # phenotype: slide and tiles share one rule
+    in_t = tissue & tmask
+    near = tissue & ~tmask & (signed <= margin)
+    cd8_bins = ij[is_cd8]
+    cd8_grid = np.zeros(tissue.shape, dtype=np.int64)
+    np.add.at(cd8_grid, (cd8_bins[:, 0], cd8_bins[:, 1]), 1)
+
+    def rule(sl: tuple[slice, slice]) -> dict[str, Any]:
+        a_t = float(in_t[sl].sum() * bin_area)
+        a_s = float(near[sl].sum() * bin_area)
+        n_t = int(cd8_grid[sl][in_t[sl]].sum())
+        n_s = int(cd8_grid[sl][near[sl]].sum())
+        d_t = n_t / a_t if a_t > 0 else np.nan
+        d_s = n_s / a_s if a_s > 0 else np.nan
+        has = a_t >= min_area
+        ph = _phenotype(d_t if has else 0.0, d_s if a_s > 0 else 0.0, threshold, has_tumor=has)
+        return {"tumor_area_mm2": a_t, "margin_area_mm2": a_s, "cd8_tumor": d_t, "cd8_margin": d_s, "phenotype": ph}
+
+    tile_rows: list[dict[str, object]] = []
+    step = max(1, round(params["tile_size"] / bin_size))
+    first = round(3.0 * params["sigma"] / bin_size)  # tiles start at the first cell, not at the raster's padding
+    for ti in range(first, tissue.shape[0], step):
+        for tj in range(first, tissue.shape[1], step):
+            sl = (slice(ti, ti + step), slice(tj, tj + step))
+            if tissue[sl].any():
+                tile_rows.append(
+                    {"slide": slide, "x0": float(lo[0] + ti * bin_size), "y0": float(lo[1] + tj * bin_size), **rule(sl)}
+                )
+    return {
+        "compartment": cc,
+        "boundary_distance": d_cells,
+        "tumor_distance": tdist,
+        "densities": dens_rows,
+        "distances": distances,
+        "phenotype": {"slide": slide, **rule((slice(None), slice(None)))},
+        "tiles": tile_rows,
+    }
