@@ -1,7 +1,8 @@
 """Scale-out benchmark: chunked reference-mode profiling on a dask LocalCluster, 1 and 2 workers.
 
 A synthetic cohort is built from the bundled Liu 2019 melanoma cohort (16,737 genes, log2(TPM+0.001)): each
-sample is a random real sample plus N(0, 0.3) noise, written as one parquet file (genes in rows). It is
+sample is a random real sample plus N(0, 0.3) noise, written as one parquet file (genes in rows). ``--genes N``
+pads the genes to N with further approved symbols, each carrying a random real gene's values. It is
 profiled with :func:`tmescope.profile.profile_chunks` against the shipped reference (signature scores, CYT/TIDE,
 ESTIMATE, deconvolution with 100 bootstraps, MCP-counter, reference-mode subtypes, immune phenotype,
 percentiles, insights) with ``--chunk-size`` samples per task on a LocalCluster of single-threaded worker
@@ -11,6 +12,7 @@ task (200 empty tasks). Identity of the tables across worker counts is checked.
 
     .venv/bin/python -m benchmarks scale                                   # 2,000 samples, chunks of 250
     .venv/bin/python -m benchmarks.scale --samples 5000 --chunk-size 250 --workers 1 2
+    .venv/bin/python -m benchmarks.scale --samples 50000 --genes 20000 --chunk-size 500 --workers 2
     .venv/bin/python -m benchmarks.scale --memory 100 400                   # peak RSS vs chunk size, 1 worker
     .venv/bin/python -m benchmarks.scale --spatial 4 500000                 # 4 slides x 500k cells, 2 workers
     .venv/bin/python -m benchmarks.scale --spatial-adata 4 200000           # one AnnData, in-process vs 2 workers
@@ -46,14 +48,26 @@ SEED = 0
 N_BOOT = 100
 
 
-def make_cohort(path: Path, n_samples: int, *, seed: int = SEED) -> int:
-    """Write the synthetic cohort (genes in rows, float32) and return its number of genes."""
+def make_cohort(path: Path, n_samples: int, *, n_genes: int | None = None, seed: int = SEED) -> int:
+    """Write the synthetic cohort (genes in rows, float32) and return its number of genes.
+
+    With ``n_genes`` above the cohort's 16,737, further approved HGNC symbols of the shipped gene table (in sorted
+    order) are added, each carrying the values of a randomly chosen real gene, so every row is a real gene name.
+    """
     from tmescope.datasets import liu2019_melanoma
+    from tmescope.genes._tables import approved_symbols
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         adata, _ = liu2019_melanoma()
     X = np.asarray(adata.X, dtype=np.float32)
+    names = list(adata.var_names)
+    if n_genes is not None and n_genes > len(names):
+        have = set(names)
+        extra = [g for g in sorted(approved_symbols()) if g not in have][: n_genes - len(names)]
+        donors = np.random.default_rng(seed + 1).integers(0, X.shape[1], len(extra))
+        X = np.hstack([X, X[:, donors]])
+        names += extra
     floor = float(X.min())
     rng = np.random.default_rng(seed)
     cols: dict[str, np.ndarray] = {}
@@ -63,7 +77,7 @@ def make_cohort(path: Path, n_samples: int, *, seed: int = SEED) -> int:
         np.maximum(block, floor, out=block)
         for i, row in enumerate(block, start=lo):
             cols[f"S{i:06d}"] = row
-    table = pd.DataFrame(cols, index=pd.Index(adata.var_names, name="gene"))
+    table = pd.DataFrame(cols, index=pd.Index(names, name="gene"))
     table.to_parquet(path, row_group_size=len(table))
     return int(X.shape[1])
 
@@ -265,6 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--samples", type=int, default=2000)
     p.add_argument("--chunk-size", type=int, default=250)
+    p.add_argument("--genes", type=int, default=None, help="pad the 16,737 cohort genes with real symbols to N")
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     p.add_argument("--memory", type=int, nargs="*", default=[], help="chunk sizes for a peak-RSS series (1 worker)")
     p.add_argument("--spatial", type=int, nargs=2, metavar=("SLIDES", "CELLS"), help="spatial mode (2 workers)")
@@ -283,7 +298,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     with tempfile.TemporaryDirectory(prefix="tmescope-scale-") as tmp:
         path = Path(tmp) / "cohort.parquet"
-        n_genes = make_cohort(path, args.samples)
+        n_genes = make_cohort(path, args.samples, n_genes=args.genes)
         print(f"cohort: {n_genes} genes x {args.samples} samples, {path.stat().st_size / 1e6:.0f} MB parquet")
         results = []
         for w in args.workers:
