@@ -41,13 +41,35 @@ def package_version(name: str) -> str | None:
         return None
 
 
+def _store_files(path: Path) -> list[tuple[str, Path]]:
+    """Files inside a folder (a zarr store), as (relative POSIX path, path), sorted by relative path."""
+    return sorted((q.relative_to(path).as_posix(), q) for q in path.rglob("*") if q.is_file())
+
+
 def sha256_file(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
-    """SHA-256 hex digest of a file, read in chunks."""
+    r"""SHA-256 hex digest of a file, read in chunks.
+
+    For a folder (a zarr store), the digest of one line per file, ``<relative path>\0<file digest>\n``, in
+    sorted order: any changed, added or removed file changes it.
+    """
+    if Path(path).is_dir():
+        tree = hashlib.sha256()
+        for rel, q in _store_files(Path(path)):
+            tree.update(f"{rel}\0{sha256_file(q, chunk=chunk)}\n".encode())
+        return tree.hexdigest()
     h = hashlib.sha256()
     with Path(path).open("rb") as fh:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def path_bytes(path: str | os.PathLike[str]) -> int:
+    """Size of a file, or the total size of the files in a folder (a zarr store)."""
+    p = Path(path)
+    if p.is_dir():
+        return sum(q.stat().st_size for _, q in _store_files(p))
+    return p.stat().st_size
 
 
 class Provenance:
@@ -64,9 +86,9 @@ class Provenance:
         self.started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
     def add_input(self, path: str | os.PathLike[str], *, role: str = "input") -> None:
-        """Record an input file with its size and SHA-256."""
+        """Record an input file (or a zarr store folder) with its size and SHA-256."""
         p = Path(path)
-        self.inputs.append({"role": role, "path": str(p), "bytes": p.stat().st_size, "sha256": sha256_file(p)})
+        self.inputs.append({"role": role, "path": str(p), "bytes": path_bytes(p), "sha256": sha256_file(p)})
 
     def add_resource(self, name: str, info: Any) -> None:
         """Record a shipped resource used (gene table snapshot, signature library version, reference)."""

@@ -14,7 +14,7 @@ _SCALES = "auto, counts, linear, log2(x+1), log2(x+0.001), ln(x+1), log10(x+1), 
 
 
 @click.command("inspect")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option(
     "--orientation",
     type=click.Choice(["auto", "genes_x_samples", "samples_x_genes"]),

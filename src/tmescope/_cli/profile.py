@@ -15,7 +15,7 @@ def _reference_arg(value: str) -> str | None:
 
 
 @click.command("profile")
-@click.argument("expr", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("expr", type=click.Path(path_type=Path))
 @click.option("--clinical", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Clinical table.")
 @click.option(
     "--reference",
@@ -38,8 +38,9 @@ def _reference_arg(value: str) -> str | None:
     "--chunk-size",
     type=click.IntRange(min=1),
     default=None,
-    help="Profile N samples at a time, each chunk read lazily (parquet genes x samples or h5ad) and placed against "
-    "the reference; writes features and provenance only (no profile.h5ad or report). Results do not depend on N.",
+    help="Profile N samples at a time, each chunk read lazily (parquet genes x samples, h5ad or zarr) and placed "
+    "against the reference; writes features and provenance only (no profile.h5ad or report). Results do not depend "
+    "on N.",
 )
 @click.option(
     "--checkpoint/--no-checkpoint",
@@ -61,7 +62,7 @@ def profile_command(  # noqa: PLR0917 - click passes every option positionally
     chunk_size: int | None,
     checkpoint: bool,  # noqa: FBT001 - click passes flags positionally
 ) -> None:
-    """Profile the TME of every sample in EXPR and place it against a reference cohort.
+    """Profile the TME of every sample in EXPR (a file, or an AnnData zarr store) against a reference cohort.
 
     Writes OUT/profile.h5ad, OUT/features.parquet and .tsv, OUT/provenance.json and OUT/report/index.html
     (plus one page per sample). With --chunk-size, large cohorts are profiled chunk by chunk (OUT/features.*,

@@ -1,4 +1,4 @@
-"""Bulk expression reader: one AnnData (samples × genes) from TSV/CSV/TXT (plain or gzip), parquet or h5ad."""
+"""Bulk expression reader: one AnnData (samples × genes) from TSV/CSV/TXT (plain or gzip), parquet, h5ad or zarr."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ import scipy.sparse as sp
 from tmescope._errors import InputError, InputTypeError
 from tmescope._keys import UNS_INPUT
 from tmescope._logging import autofix, format_items, warn
-from tmescope._provenance import Provenance, collect, current, record_fix
+from tmescope._provenance import Provenance, collect, current, path_bytes, record_fix
 from tmescope.io._scale import DeclaredScale, detect_scale, is_uncertain, parse_scale
 from tmescope.io._sniff import decode_text, human_bytes, memory_budget, read_bytes, read_head, sniff
 from tmescope.io._table import parse_table, to_numeric
+from tmescope.io._zarr import read_zarr_store, sniff_store, zarr_shape
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -33,6 +34,10 @@ TEXT_MEMORY_FACTOR = 8
 
 
 def _sha256(path: Path) -> str:
+    if path.is_dir():  # a zarr store: digest of its files' relative paths and digests
+        from tmescope._provenance import sha256_file
+
+        return sha256_file(path)
     h = hashlib.sha256()
     with path.open("rb") as fh:
         while block := fh.read(1 << 20):
@@ -242,6 +247,16 @@ def _read_h5ad(path: Path, *, budget: int) -> AnnData:
     return adata
 
 
+def _read_zarr(path: Path, *, budget: int) -> AnnData:
+    shape, itemsize = zarr_shape(path)
+    _check_budget(path, shape, itemsize, budget)
+    adata = read_zarr_store(path)
+    if adata.X is None:
+        msg = f"Zarr store '{path}' has no expression matrix in X. Store samples × genes values in X."
+        raise InputError(msg)
+    return adata
+
+
 def _check_labels(names: list[str], *, what: str, path: Path) -> list[str]:
     stripped = [n.strip() for n in names]
     changed = [n for n, s in zip(names, stripped, strict=True) if n != s]
@@ -287,17 +302,19 @@ def read_expression(
     r"""Read a bulk expression matrix into AnnData (samples in ``obs``, genes in ``var``).
 
     The format is told by the file's first bytes, not its extension: delimited text (tab or comma; plain or
-    gzip), parquet or h5ad. Pickle-based files are refused. The reader detects which axis holds genes, the value
+    gzip), parquet or h5ad; a folder is read as an AnnData zarr store (written by ``AnnData.write_zarr``, told by
+    its zarr metadata and AnnData encoding). Pickle-based files are refused. The reader detects which axis holds genes, the value
     scale (see :func:`tmescope.io.detect_scale`) and the gene identifier type, maps genes to approved HGNC
     symbols, and reports every automatic fix as a warning and in provenance. Values are kept as given.
 
     Parameters
     ----------
     path
-        The expression file.
+        The expression file, or the folder of an AnnData zarr store.
     orientation
         ``"auto"`` (genes in rows expected; a table with genes in the header is refused with a hint),
-        ``"genes_x_samples"`` or ``"samples_x_genes"``. Ignored for h5ad (``obs`` are samples).
+        ``"genes_x_samples"`` or ``"samples_x_genes"``. For h5ad and zarr, ``obs`` are samples;
+        ``"genes_x_samples"`` transposes them.
     scale
         ``"auto"`` (detect) or a declared scale: ``"counts"``, ``"linear"`` (TPM/FPKM/CPM), ``"log2(x+1)"``,
         ``"log2(x+0.001)"`` (any pseudocount), ``"ln(x+1)"``, ``"log10(x+1)"``, ``"centered"``.
@@ -380,7 +397,7 @@ def read_expression(
         for fix in local.fixes:
             record_fix(fix)
         outer.inputs.append(
-            {"role": "expression", "path": str(path), "bytes": path.stat().st_size, "sha256": info["sha256"]}
+            {"role": "expression", "path": str(path), "bytes": path_bytes(path), "sha256": info["sha256"]}
         )
         if harmonize:
             from tmescope.genes import snapshot
@@ -403,14 +420,13 @@ def _read(
     budget: int,
     negatives: str,
 ) -> AnnData:
-    head = read_head(path)
-    sniffed = sniff(path, head)
+    sniffed = sniff_store(path) if path.is_dir() else sniff(path, read_head(path))
     fmt = sniffed.format
     orient_evidence = ""
     rates: dict[str, float] = {}
     obs_annotations: pd.DataFrame | None = None
-    if fmt == "h5ad":
-        adata = _read_h5ad(path, budget=budget)
+    if fmt in ("h5ad", "zarr"):
+        adata = _read_h5ad(path, budget=budget) if fmt == "h5ad" else _read_zarr(path, budget=budget)
         samples = [str(s) for s in adata.obs_names]
         genes = [str(g) for g in adata.var_names]
         X = adata.X.toarray() if sp.issparse(adata.X) else np.asarray(adata.X)
@@ -422,7 +438,7 @@ def _read(
             msg = (
                 f"File '{path}': obs_names look like genes ({100 * hit_obs:.0f}% known gene identifiers) and "
                 f"var_names do not ({100 * hit_var:.0f}%). Transpose? AnnData keeps samples in obs: write "
-                "adata.T.write_h5ad(...), or pass orientation='genes_x_samples' to have tmescope transpose it."
+                f"adata.T.write_{fmt}(...), or pass orientation='genes_x_samples' to have tmescope transpose it."
             )
             raise InputError(msg)
         if orientation == "genes_x_samples":
@@ -434,7 +450,7 @@ def _read(
             obs_annotations = adata.obs.copy()
         samples = _check_labels(samples, what="sample", path=path)
         orient_evidence = (
-            f"h5ad (AnnData keeps samples in obs); {100 * rates['var']:.0f}% of var_names are gene identifiers"
+            f"{fmt} (AnnData keeps samples in obs); {100 * rates['var']:.0f}% of var_names are gene identifiers"
         )
         bad = ~np.isfinite(X)
         if bad.any():

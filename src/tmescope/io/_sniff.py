@@ -35,7 +35,7 @@ class Sniffed(NamedTuple):
     """What the first bytes of a file say it is."""
 
     format: str
-    """One of ``"text"``, ``"h5ad"``, ``"parquet"``."""
+    """One of ``"text"``, ``"h5ad"``, ``"parquet"`` (files) or ``"zarr"`` (an AnnData zarr store, a folder)."""
     compression: str | None
     """``"gzip"`` when the text was gzip-compressed, else ``None``."""
 
@@ -97,6 +97,8 @@ def sniff(path: Path, head: bytes) -> Sniffed:
             f"File '{path}' is {what}, not a table tmescope reads. Export the sheet as tab-separated text "
             "(Excel: File > Save As > 'Tab delimited text', UTF-8) or unzip it first."
         )
+        if ".zarr" in name:
+            msg = f"File '{path}' is a zipped zarr store; tmescope reads zarr stores as folders. Unzip it first."
         raise InputError(msg)
     for magic, kind in ((BZ2_MAGIC, "bzip2"), (XZ_MAGIC, "xz"), (ZSTD_MAGIC, "zstd")):
         if head.startswith(magic):
@@ -112,6 +114,12 @@ def sniff(path: Path, head: bytes) -> Sniffed:
         msg = (
             f"File '{path}' is named like an HDF5/h5ad file but is not HDF5 (first bytes {head[:8]!r}). "
             "If it is a text table, rename it to .tsv or .csv; if it is an h5ad, it is incomplete or corrupt: copy it again."
+        )
+        raise InputError(msg)
+    if name.endswith(".zarr"):
+        msg = (
+            f"'{path}' is named like a zarr store but is a file; a zarr store is a folder written by "
+            "AnnData.write_zarr (e.g. adata.write_zarr('cohort.zarr')). Give the store's folder."
         )
         raise InputError(msg)
     if name.endswith(".parquet"):

@@ -4,7 +4,8 @@ Against a frozen reference every profile feature of a sample depends only on tha
 the sample, deconvolution resamples genes with one seed shared by all samples, subtypes are nearest reference
 cases, percentiles are against the reference), so profiling chunk by chunk gives the same table as profiling
 the whole cohort at once. Each chunk is read by the process that profiles it (a column subset of a parquet file
-with genes in rows, or a row slice of a backed h5ad), so no process holds the whole cohort.
+with genes in rows, a row slice of a backed h5ad, or a row slice of ``X`` in an AnnData zarr store), so no process
+holds the whole cohort.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ __all__ = ["ChunkedSource", "open_source", "profile_chunks", "run_profile_chunke
 class ChunkedSource:
     """An expression file read one chunk of samples at a time.
 
-    ``kind`` is ``"parquet"`` (genes in rows, one column per sample, gene labels in ``label_column``) or
-    ``"h5ad"`` (samples in ``obs``, read through a backed file).
+    ``kind`` is ``"parquet"`` (genes in rows, one column per sample, gene labels in ``label_column``),
+    ``"h5ad"`` (samples in ``obs``, read through a backed file) or ``"zarr"`` (an AnnData zarr store folder,
+    samples in ``obs``; of ``X`` only the rows of a chunk are read).
     """
 
     path: Path
@@ -58,6 +60,12 @@ class ChunkedSource:
                 table = pq.read_table(self.path, columns=[self.label_column, *self.samples[lo:hi]])
                 pq.write_table(table, part)
                 orientation = "genes_x_samples"
+            elif self.kind == "zarr":
+                from tmescope.io._zarr import read_zarr_rows
+
+                part = Path(tmp) / f"{self.path.name}.h5ad"
+                read_zarr_rows(self.path, lo, hi).write_h5ad(part)
+                orientation = "samples_x_genes"
             else:
                 import anndata as ad
 
@@ -67,9 +75,13 @@ class ChunkedSource:
                 finally:
                     backed.file.close()
                 orientation = "samples_x_genes"
+            prov = current()
+            n_inputs = len(prov.inputs) if prov is not None else 0
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 adata = read_expression(part, orientation=orientation, scale=scale)
+            if prov is not None:
+                del prov.inputs[n_inputs:]  # the temporary chunk file is no input; callers record the source
             adata.uns["tmescope_input"].update(file=str(self.path), source=str(self.path))
         for w in caught:
             warnings.warn_explicit(
@@ -82,11 +94,16 @@ def open_source(path: str | os.PathLike[str]) -> ChunkedSource:
     """Describe an expression file for chunked reading without loading its values.
 
     Parquet files must hold genes in rows (labels in the pandas index or the first column) and one column per
-    sample; h5ad files samples in ``obs``.
+    sample; h5ad files and AnnData zarr stores (folders written by ``AnnData.write_zarr``) samples in ``obs``.
+    For a zarr store only the sample names are read, and the chunk files of ``X`` are checked to exist.
     """
     from tmescope.io._sniff import read_head, sniff
+    from tmescope.io._zarr import check_x_chunks, sniff_store, zarr_obs_names
 
     path = Path(path)
+    if path.is_dir() and sniff_store(path).format == "zarr":
+        check_x_chunks(path)
+        return ChunkedSource(path, "zarr", zarr_obs_names(path))
     if not path.is_file():
         msg = f"Expression file {path} does not exist."
         raise InputError(msg)
@@ -111,8 +128,9 @@ def open_source(path: str | os.PathLike[str]) -> ChunkedSource:
         return ChunkedSource(path, "h5ad", samples)
     msg = (
         f"Chunked profiling reads {path} one chunk of samples at a time, which needs a parquet file (genes in rows, "
-        f"one column per sample) or an h5ad file; received {fmt}. Convert it once, e.g. "
-        "`tmescope.io.read_expression(path).write_h5ad('cohort.h5ad')`, or profile it without --chunk-size."
+        f"one column per sample), an h5ad file or an AnnData zarr store; received {fmt}. Convert it once, e.g. "
+        "`tmescope.io.read_expression(path).write_h5ad('cohort.h5ad')` (or .write_zarr('cohort.zarr')), or "
+        "profile it without --chunk-size."
     )
     raise InputError(msg)
 
@@ -229,13 +247,22 @@ def profile_chunks(
 
 
 def _fingerprint(source: ChunkedSource, ref: ReferenceCohort, *, scale: str, options: dict[str, Any]) -> str:
-    """Ties checkpoints to the input file, the reference and every option that changes a result."""
-    stat = source.path.stat()
+    """Ties checkpoints to the input file, the reference and every option that changes a result.
+
+    A zarr store is a folder: its number of files, total size and newest file time stand for the file's stat, so
+    rewriting, adding or removing any chunk gives another fingerprint.
+    """
+    if source.path.is_dir():
+        from tmescope.io._zarr import store_signature
+
+        stamp: dict[str, int] = store_signature(source.path)
+    else:
+        stat = source.path.stat()
+        stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     text = json.dumps(
         {
             "file": str(source.path.resolve()),
-            "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns,
+            **stamp,
             "reference": ref.name,
             "reference_file": file_sha256(ref.path) if ref.path else "",
             "scale": scale,
@@ -269,7 +296,7 @@ def run_profile_chunked(
     Parameters
     ----------
     expr_path
-        Parquet (genes in rows, one column per sample) or h5ad expression file.
+        Parquet (genes in rows, one column per sample) or h5ad expression file, or an AnnData zarr store.
     outdir
         Output folder (created if needed).
     reference, chunk_size, scale, seed, n_boot, k, insights
