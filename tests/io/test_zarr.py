@@ -109,6 +109,11 @@ def test_folder_that_is_not_an_anndata_store_is_refused(cohort, tmp_path):
         read_expression(plain)
     assert str(plain) in str(info.value)
 
+    cut = _write_store(cohort, tmp_path / "cut.zarr", layout="dense")
+    (cut / ".zgroup").unlink()
+    with pytest.raises(InputError, match="is incomplete: it has AnnData attributes"):
+        read_expression(cut)
+
     array = tmp_path / "array.zarr"
     zarr.open_array(array, mode="w", shape=(3, 3), dtype="f4")
     with pytest.raises(InputError, match=r"is a zarr array without AnnData encoding"):

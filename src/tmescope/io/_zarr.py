@@ -99,6 +99,12 @@ def sniff_store(path: Path) -> Sniffed:
         )
         raise InputError(msg)
     encoding = attrs.get("encoding-type")
+    if kind is None and encoding == "anndata":
+        msg = (
+            f"Zarr store '{path}' is incomplete: it has AnnData attributes (.zattrs) but no group metadata "
+            f"(.zgroup or zarr.json); it was probably cut short while copying. Copy it again, or {_WRITE_HINT}."
+        )
+        raise InputError(msg)
     if kind != "group" or encoding != "anndata":
         what = f"a zarr {kind or 'node'}" + (
             f" with encoding-type {encoding!r}" if encoding else " without AnnData encoding"
