@@ -321,7 +321,8 @@ def main(argv: list[str] | None = None) -> None:
             )
         base = results[0]
         for n, w in ((50_000, 2), (50_000, 100), (1_000_000, 100)):
-            print(f"extrapolated: {n:,} samples on {w} workers ~ {extrapolate(base, n_samples=n, n_workers=w):.2f} h")
+            hours = extrapolate(base, n_samples=n, n_workers=w)
+            print(f"extrapolated: {n:,} samples on {w} workers ~ {hours:.3f} h ({60 * hours:.1f} min)")
         for size in args.memory:
             res = run(path, n_workers=1, chunk_size=size, limit=2 * size)
             print(json.dumps({"memory_series": True, **{k: v for k, v in res.items() if k != "features"}}))

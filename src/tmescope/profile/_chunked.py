@@ -4,8 +4,8 @@ Against a frozen reference every profile feature of a sample depends only on tha
 the sample, deconvolution resamples genes with one seed shared by all samples, subtypes are nearest reference
 cases, percentiles are against the reference), so profiling chunk by chunk gives the same table as profiling
 the whole cohort at once. Each chunk is read by the process that profiles it (a column subset of a parquet file
-with genes in rows, a row slice of a backed h5ad, or a row slice of ``X`` in an AnnData zarr store), so no process
-holds the whole cohort.
+with genes in rows, the row groups holding its samples of a parquet file with samples in rows, a row slice of a
+backed h5ad, or a row slice of ``X`` in an AnnData zarr store), so no process holds the whole cohort.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tmescope._errors import InputError
+from tmescope._errors import InputError, TmescopeError
 from tmescope._execution import chunk_bounds, map_chunks
 from tmescope._logging import warn
 from tmescope._provenance import Provenance, collect, current
@@ -39,7 +39,8 @@ class ChunkedSource:
     """An expression file read one chunk of samples at a time.
 
     ``kind`` is ``"parquet"`` (genes in rows, one column per sample, gene labels in ``label_column``),
-    ``"h5ad"`` (samples in ``obs``, read through a backed file) or ``"zarr"`` (an AnnData zarr store folder,
+    ``"parquet_rows"`` (samples in rows, one column per gene, sample labels in ``label_column``; a chunk reads only
+    the row groups holding its samples), ``"h5ad"`` (samples in ``obs``, read through a backed file) or ``"zarr"`` (an AnnData zarr store folder,
     samples in ``obs``; of ``X`` only the rows of a chunk are read).
     """
 
@@ -60,6 +61,9 @@ class ChunkedSource:
                 table = pq.read_table(self.path, columns=[self.label_column, *self.samples[lo:hi]])
                 pq.write_table(table, part)
                 orientation = "genes_x_samples"
+            elif self.kind == "parquet_rows":
+                _write_parquet_rows(self.path, lo, hi, part)
+                orientation = "samples_x_genes"
             elif self.kind == "zarr":
                 from tmescope.io._zarr import read_zarr_rows
 
@@ -79,7 +83,15 @@ class ChunkedSource:
             n_inputs = len(prov.inputs) if prov is not None else 0
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                adata = read_expression(part, orientation=orientation, scale=scale)
+                try:
+                    adata = read_expression(part, orientation=orientation, scale=scale)
+                except TmescopeError as exc:
+                    # name the user's file and the chunk's samples, not the temporary chunk file
+                    where = f"'{self.path}' (samples {self.samples[lo]}..{self.samples[hi - 1]})"
+                    text = str(exc).replace(f"'{part}'", where).replace(str(part), where.strip("'"))
+                    if text == str(exc):
+                        raise
+                    raise type(exc)(text) from exc
             if prov is not None:
                 del prov.inputs[n_inputs:]  # the temporary chunk file is no input; callers record the source
             adata.uns["tmescope_input"].update(file=str(self.path), source=str(self.path))
@@ -90,11 +102,37 @@ class ChunkedSource:
         return adata
 
 
+def _write_parquet_rows(path: Path, lo: int, hi: int, out: Path) -> None:
+    """Write rows ``lo:hi`` of a parquet file to ``out``, reading only the row groups that hold them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    starts = [0]
+    for g in range(pf.metadata.num_row_groups):
+        starts.append(starts[-1] + pf.metadata.row_group(g).num_rows)
+    groups = [g for g in range(len(starts) - 1) if starts[g] < hi and starts[g + 1] > lo]
+    table = pf.read_row_groups(groups) if groups else pa.table({})
+    first = starts[groups[0]] if groups else 0
+    pq.write_table(table.slice(lo - first, hi - lo), out)
+
+
+def _genes_in_columns(names: list[str], labels: list[str]) -> bool:
+    """True when a parquet file's column names, not its row labels, are gene identifiers."""
+    from tmescope.genes import detect_id_type
+
+    def share(ids: list[str]) -> float:
+        return 1.0 - detect_id_type(ids[:2000]).fractions.get("unknown", 1.0) if ids else 0.0
+
+    return share(names) >= 0.5 > share(labels)
+
+
 def open_source(path: str | os.PathLike[str]) -> ChunkedSource:
     """Describe an expression file for chunked reading without loading its values.
 
-    Parquet files must hold genes in rows (labels in the pandas index or the first column) and one column per
-    sample; h5ad files and AnnData zarr stores (folders written by ``AnnData.write_zarr``) samples in ``obs``.
+    Parquet files hold genes in rows and one column per sample, or samples in rows and one column per gene (told
+    apart by which of the two holds gene identifiers), with the row labels in the pandas index or the first
+    column; only the label column is read here. h5ad files and AnnData zarr stores (folders written by ``AnnData.write_zarr``) samples in ``obs``.
     For a zarr store only the sample names are read, and the chunk files of ``X`` are checked to exist.
     """
     from tmescope.io._sniff import read_head, sniff
@@ -115,8 +153,11 @@ def open_source(path: str | os.PathLike[str]) -> ChunkedSource:
         meta = schema.pandas_metadata or {}
         index_cols = [c for c in meta.get("index_columns", []) if isinstance(c, str)]
         label = index_cols[0] if index_cols else schema.names[0]
-        samples = tuple(n for n in schema.names if n != label)
-        return ChunkedSource(path, "parquet", samples, label)
+        names = [n for n in schema.names if n != label]
+        labels = [str(v) for v in pq.read_table(path, columns=[label]).column(0).to_pylist()]
+        if _genes_in_columns(names, labels):
+            return ChunkedSource(path, "parquet_rows", tuple(labels), label)
+        return ChunkedSource(path, "parquet", tuple(names), label)
     if fmt == "h5ad":
         import anndata as ad
 
@@ -127,8 +168,8 @@ def open_source(path: str | os.PathLike[str]) -> ChunkedSource:
             backed.file.close()
         return ChunkedSource(path, "h5ad", samples)
     msg = (
-        f"Chunked profiling reads {path} one chunk of samples at a time, which needs a parquet file (genes in rows, "
-        f"one column per sample), an h5ad file or an AnnData zarr store; received {fmt}. Convert it once, e.g. "
+        f"Chunked profiling reads {path} one chunk of samples at a time, which needs a parquet file (genes in rows "
+        f"or in columns), an h5ad file or an AnnData zarr store; received {fmt}. Convert it once, e.g. "
         "`tmescope.io.read_expression(path).write_h5ad('cohort.h5ad')` (or .write_zarr('cohort.zarr')), or "
         "profile it without --chunk-size."
     )
