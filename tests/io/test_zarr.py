@@ -168,3 +168,17 @@ def test_inspect_reads_a_zarr_store(cohort, tmp_path):
     res = CliRunner().invoke(main, ["inspect", str(tmp_path)])
     assert res.exit_code == 2
     assert "not an AnnData zarr store" in res.output
+
+
+def test_composition_and_reference_build_take_a_zarr_store(cohort, tmp_path):
+    store = _write_store(cohort, tmp_path / "cohort.zarr", layout="dense")
+    res = CliRunner().invoke(main, ["composition", str(store), "--out", str(tmp_path / "comp"), "--n-boot", "0"])
+    assert res.exit_code == 0, res.output
+    from tmescope.io import read_features
+
+    features = read_features(tmp_path / "comp")
+    assert set(features["sample"]) == set(cohort.obs_names)
+    assert features["feature"].str.startswith("composition.").any()
+    res = CliRunner().invoke(main, ["reference", "build", str(store), "--out", str(tmp_path / "ref.parquet")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "ref.parquet").is_file()

@@ -80,7 +80,7 @@ def write_composition(
 
 
 @click.command("composition")
-@click.argument("expr", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("expr", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
 @click.option(
     "--method",

@@ -112,7 +112,7 @@ def reference_group() -> None:
 
 
 @reference_group.command("build")
-@click.argument("expr", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("expr", type=click.Path(path_type=Path))
 @click.option("--clinical", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Clinical table.")
 @click.option(
     "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Reference .parquet file."
