@@ -179,6 +179,11 @@ def test_composition_and_reference_build_take_a_zarr_store(cohort, tmp_path):
     features = read_features(tmp_path / "comp")
     assert set(features["sample"]) == set(cohort.obs_names)
     assert features["feature"].str.startswith("composition.").any()
-    res = CliRunner().invoke(main, ["reference", "build", str(store), "--out", str(tmp_path / "ref.parquet")])
+    from tmescope.datasets import liu2019_melanoma
+
+    bigger, _ = liu2019_melanoma()
+    store = _write_store(bigger[:24].copy(), tmp_path / "bigger.zarr", layout="dense")
+    args = ["reference", "build", str(store), "--out", str(tmp_path / "ref.parquet"), "--n-boot", "5"]
+    res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     assert (tmp_path / "ref.parquet").is_file()
