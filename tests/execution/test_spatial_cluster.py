@@ -18,17 +18,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
-    )
-    c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
-
-
 def _prefixes(client) -> set[str]:
     """Task-name prefixes the scheduler has seen (map_chunks names tasks ``<key>-<index>-<token>``)."""
     return set(client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes)))
