@@ -117,3 +117,32 @@ def test_one_sample_permutation_blocks_run_on_the_cluster(client):
         pd.testing.assert_frame_equal(a, b)
     assert (local[0]["pvalue"] < 0.05).any()
     assert local[1]["pvalue"].notna().any()
+
+
+def test_cli_spatial_on_a_running_cluster_equals_in_process(client, tmp_path):
+    """`tmescope --scheduler ADDRESS spatial ...`: per-slide tasks on the cluster, the same feature table."""
+    from click.testing import CliRunner
+
+    from tmescope.cli import main
+    from tmescope.io import read_features
+
+    table = tmp_path / "cells.csv"
+    rng = np.random.default_rng(3)
+    parts = []
+    for s in range(2):
+        t = pd.DataFrame({"x": rng.uniform(0, 500, 1200), "y": rng.uniform(0, 500, 1200)})
+        t["cell_type"] = np.where(t["x"] < 250, "Tumor", rng.choice(["CD8 T", "Fibroblast"], 1200))
+        t["slide"] = f"S{s}"
+        parts.append(t)
+    pd.concat(parts).to_csv(table, index=False)
+    args = ["spatial", str(table), "--unit", "um", "--tumor-types", "Tumor", "--n-perms", "50", "--no-report"]
+    with distributed.get_task_stream(client) as stream:
+        cmd = ["--quiet", "--scheduler", client.scheduler.address, *args, "-o", str(tmp_path / "a")]
+        res = CliRunner().invoke(main, cmd)
+    assert res.exit_code == 0, res.output
+    ran = {str(t["key"]).split("-")[0] for t in stream.data}
+    assert {"spatial_graph", "nhood_enrichment", "co_occurrence", "infiltration"} <= ran
+    res = CliRunner().invoke(main, ["--quiet", *args, "-o", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    pd.testing.assert_frame_equal(read_features(tmp_path / "a"), read_features(tmp_path / "b"))
+    assert settings.client is None
