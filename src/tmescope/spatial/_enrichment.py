@@ -79,7 +79,7 @@ def _perm_counts(  # noqa: PLR0917 - numba kernel
     """Type-pair edge counts of every permutation (n_perms x k x k); labels shuffled within ``bounds`` of ``order``."""
     n_perm = seeds.shape[0]
     n_chunks = (n_perm + PERM_CHUNK - 1) // PERM_CHUNK
-    out = np.zeros((n_perm, k, k), dtype=np.int64)
+    out = np.zeros((n_perm, k, k), dtype=np.int32)  # a slide has fewer than 2**31 edges
     base = labels[order]
     for c in numba.prange(n_chunks):
         lab = labels.copy()
@@ -103,7 +103,7 @@ def _perm_counts_packed(  # noqa: PLR0917 - numba kernel
     n = labels.shape[0]
     n_perm = seeds.shape[0]
     n_chunks = (n_perm + PERM_CHUNK - 1) // PERM_CHUNK
-    out = np.zeros((n_perm, k, k), dtype=np.int64)
+    out = np.zeros((n_perm, k, k), dtype=np.int32)  # a slide has fewer than 2**31 edges
     for c in numba.prange(n_chunks):
         vals = np.empty(n, dtype=np.uint8)
         packed = np.empty(n, dtype=np.uint32)
