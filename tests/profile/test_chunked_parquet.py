@@ -31,7 +31,10 @@ def test_samples_in_rows_equal_genes_in_rows(cohort, tmp_path, monkeypatch):
     rows, cols = tmp_path / "rows.parquet", tmp_path / "cols.parquet"
     cohort.to_parquet(rows, row_group_size=4)
     cohort.T.rename_axis("gene").to_parquet(cols)
-    source = open_source(rows)
+    # genes in the header: refused as transposed (as the whole-file reader does) until declared
+    with pytest.raises(InputError, match="looks transposed"):
+        open_source(rows)
+    source = open_source(rows, orientation="samples_x_genes")
     assert source.kind == "parquet_rows"
     assert source.samples == tuple(cohort.index)
     assert open_source(cols).kind == "parquet"
@@ -57,9 +60,54 @@ def test_bad_chunk_names_the_file_and_its_samples(cohort, tmp_path):
     bad.iloc[7] = np.nan
     path = tmp_path / "bad.parquet"
     bad.to_parquet(path, row_group_size=4)
+    source = open_source(path, orientation="samples_x_genes")
     with pytest.raises(InputError) as info:
-        profile_chunks(open_source(path), chunk_size=6, n_boot=5, insights=False, scale="log2(x+0.001)")
+        profile_chunks(source, chunk_size=6, n_boot=5, insights=False, scale="log2(x+0.001)")
     text = str(info.value)
     assert f"'{path}' (samples {cohort.index[6]}..{cohort.index[11]})" in text
     assert "tmescope-chunk-" not in text
     assert cohort.index[7] in text
+
+
+def test_parquet_without_labels_is_refused_like_the_whole_file_reader(cohort, tmp_path):
+    from tmescope.io import read_expression
+
+    path = tmp_path / "nolabels.parquet"
+    cohort.reset_index(drop=True).to_parquet(path)
+    with pytest.raises(InputError, match="holds numbers, not gene or sample labels") as whole:
+        read_expression(path)
+    with pytest.raises(InputError, match="holds numbers, not gene or sample labels") as chunked:
+        open_source(path)
+    assert str(chunked.value) == str(whole.value)
+
+
+def test_cli_profile_takes_orientation_and_scale(cohort, tmp_path):
+    """`tmescope profile --orientation samples_x_genes --scale ...` reads a transposed table, whole or in chunks."""
+    import json
+
+    from click.testing import CliRunner
+
+    from tmescope.cli import main
+    from tmescope.io import read_features
+
+    path = tmp_path / "rows.tsv"
+    cohort.iloc[:6].to_csv(path, sep="\t")
+    base = ["--quiet", "profile", str(path), "--n-boot", "5", "--no-report"]
+    res = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "refused")])
+    assert res.exit_code == 2
+    assert "looks transposed" in res.output
+    declared = ["--orientation", "samples_x_genes", "--scale", "log2(x+0.001)"]
+    res = CliRunner().invoke(main, [*base, *declared, "--out", str(tmp_path / "whole")])
+    assert res.exit_code == 0, res.output
+    whole = read_features(tmp_path / "whole")
+    assert whole["sample"].nunique() == 6
+    prov = json.loads((tmp_path / "whole" / "provenance.json").read_text())
+    assert prov["params"]["orientation"] == "samples_x_genes"
+    assert prov["params"]["scale"] == "log2(x+0.001)"
+    pq_path = tmp_path / "rows.parquet"
+    cohort.iloc[:6].to_parquet(pq_path, row_group_size=2)
+    chunked = ["--quiet", "profile", str(pq_path), "--n-boot", "5", *declared, "--chunk-size", "3"]
+    res = CliRunner().invoke(main, [*chunked, "--out", str(tmp_path / "chunked")])
+    assert res.exit_code == 0, res.output
+    got = read_features(tmp_path / "chunked")
+    assert set(got["sample"]) == set(whole["sample"])

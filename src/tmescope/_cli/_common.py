@@ -1,4 +1,4 @@
-"""Shared pieces of the command-line topics: error handling and output folders."""
+"""Shared pieces of the command-line topics: error handling and the options of every expression reader."""
 
 from __future__ import annotations
 
@@ -37,3 +37,19 @@ def handle_errors(func: F) -> F:
                 sys.exit(EXIT_INPUT)
 
     return wrapper  # type: ignore[return-value]
+
+
+#: Value scales a user can declare (``--scale``), as :func:`tmescope.io.read_expression` takes them.
+SCALES = "auto, counts, linear, log2(x+1), log2(x+0.001), ln(x+1), log10(x+1), centered"
+
+#: ``--orientation``: which axis of a table holds genes (ignored for h5ad and zarr, whose obs are samples).
+orientation_option = click.option(
+    "--orientation",
+    type=click.Choice(["auto", "genes_x_samples", "samples_x_genes"]),
+    default="auto",
+    show_default=True,
+    help="Which axis of the table holds genes (h5ad and zarr: obs are samples).",
+)
+
+#: ``--scale``: the declared value scale, for files whose scale is not clear from the values.
+scale_option = click.option("--scale", default="auto", show_default=True, help=f"Declared value scale: {SCALES}.")

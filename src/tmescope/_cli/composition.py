@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tmescope._cli._common import handle_errors
+from tmescope._cli._common import handle_errors, scale_option
 
 
 def write_composition(
@@ -98,12 +98,7 @@ def write_composition(
 )
 @click.option("--n-boot", type=click.IntRange(min=0), default=200, show_default=True, help="Bootstrap replicates.")
 @click.option("--ci", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95, show_default=True)
-@click.option(
-    "--scale",
-    default="auto",
-    show_default=True,
-    help="Declared value scale of EXPR: auto, counts, linear, 'log2(x+1)', 'log2(x+0.001)', …",
-)
+@scale_option
 @handle_errors
 def composition_command(  # noqa: PLR0917 - click passes every option positionally
     expr: Path, out: Path, method: str, reference: str, n_boot: int, ci: float, scale: str

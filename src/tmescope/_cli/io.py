@@ -7,22 +7,14 @@ from pathlib import Path
 
 import click
 
-from tmescope._cli._common import handle_errors
+from tmescope._cli._common import handle_errors, orientation_option, scale_option
 from tmescope._provenance import Provenance, atomic_path, collect
-
-_SCALES = "auto, counts, linear, log2(x+1), log2(x+0.001), ln(x+1), log10(x+1), centered"
 
 
 @click.command("inspect")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option(
-    "--orientation",
-    type=click.Choice(["auto", "genes_x_samples", "samples_x_genes"]),
-    default="auto",
-    show_default=True,
-    help="Which axis holds genes.",
-)
-@click.option("--scale", default="auto", show_default=True, help=f"Declared value scale: {_SCALES}.")
+@orientation_option
+@scale_option
 @click.option(
     "--id-type",
     type=click.Choice(["auto", "symbol", "ensembl", "entrez"]),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tmescope._cli._common import handle_errors
+from tmescope._cli._common import handle_errors, orientation_option, scale_option
 
 
 def _reference_arg(value: str) -> str | None:
@@ -48,6 +48,8 @@ def _reference_arg(value: str) -> str | None:
     show_default=True,
     help="With --chunk-size: keep finished chunks in OUT/chunks/ and resume from them when run again.",
 )
+@orientation_option
+@scale_option
 @handle_errors
 def profile_command(  # noqa: PLR0917 - click passes every option positionally
     expr: Path,
@@ -61,6 +63,8 @@ def profile_command(  # noqa: PLR0917 - click passes every option positionally
     scheduler: str | None,
     chunk_size: int | None,
     checkpoint: bool,  # noqa: FBT001 - click passes flags positionally
+    orientation: str,
+    scale: str,
 ) -> None:
     """Profile the TME of every sample in EXPR (a file, or an AnnData zarr store) against a reference cohort.
 
@@ -85,6 +89,8 @@ def profile_command(  # noqa: PLR0917 - click passes every option positionally
                 reference=_reference_arg(reference),
                 chunk_size=chunk_size,
                 checkpoint=checkpoint,
+                orientation=orientation,
+                scale=scale,
                 n_boot=n_boot,
                 k=k,
             )
@@ -99,6 +105,8 @@ def profile_command(  # noqa: PLR0917 - click passes every option positionally
             k=k,
             title=title,
             report=not no_report,
+            orientation=orientation,
+            scale=scale,
         )
     click.echo(
         f"Wrote {outdir}/profile.h5ad, features.parquet, features.tsv, provenance.json"
@@ -121,6 +129,8 @@ def reference_group() -> None:
 @click.option("--tumour-type", default="", help="Tumour type, e.g. 'metastatic melanoma'.")
 @click.option("--description", default="", help="Free text stored with the reference.")
 @click.option("--n-boot", type=click.IntRange(min=0), default=100, show_default=True, help="Deconvolution bootstraps.")
+@orientation_option
+@scale_option
 @handle_errors
 def build_command(  # noqa: PLR0917 - click passes every option positionally
     expr: Path,
@@ -130,6 +140,8 @@ def build_command(  # noqa: PLR0917 - click passes every option positionally
     tumour_type: str,
     description: str,
     n_boot: int,
+    orientation: str,
+    scale: str,
 ) -> None:
     """Freeze the cohort in EXPR (score distributions, de novo TME subtypes, composition) into OUT (.parquet)."""
     from tmescope._provenance import Provenance, collect, sha256_file
@@ -137,9 +149,10 @@ def build_command(  # noqa: PLR0917 - click passes every option positionally
     from tmescope.io import read_clinical, read_expression
     from tmescope.profile import build_reference
 
-    prov = Provenance("reference build", params={"name": name, "n_boot": n_boot}, seed=settings.seed)
+    params = {"name": name, "n_boot": n_boot, "orientation": orientation, "scale": scale}
+    prov = Provenance("reference build", params=params, seed=settings.seed)
     with collect(prov):
-        adata = read_expression(expr)
+        adata = read_expression(expr, orientation=orientation, scale=scale)
         clin = read_clinical(clinical) if clinical is not None else None
         if clin is not None:
             clin = clin.set_index("sample_id", drop=False)

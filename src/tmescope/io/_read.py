@@ -73,7 +73,7 @@ class _Parsed:
         self.describe = describe
 
 
-def _orient(rows: list[str], cols: list[str], *, orientation: str, path: Path) -> tuple[str, str, dict[str, float]]:
+def orient_axes(rows: list[str], cols: list[str], *, orientation: str, path: Path) -> tuple[str, str, dict[str, float]]:
     """Decide which axis holds genes; returns (orientation, evidence, hit rates)."""
     strong_r, hit_r = _id_hit_rate(rows)
     strong_c, hit_c = _id_hit_rate(cols)
@@ -474,7 +474,7 @@ def _read(
             if sniffed.compression:
                 fmt += ".gz"
         rows, cols = parsed.row_labels, parsed.col_labels
-        orient, orient_evidence, rates = _orient(rows, cols, orientation=orientation, path=path)
+        orient, orient_evidence, rates = orient_axes(rows, cols, orientation=orientation, path=path)
         if orient == "genes_x_samples":
             genes, samples, X = rows, cols, parsed.values.T
         else:

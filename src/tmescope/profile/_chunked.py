@@ -117,27 +117,23 @@ def _write_parquet_rows(path: Path, lo: int, hi: int, out: Path) -> None:
     pq.write_table(table.slice(lo - first, hi - lo), out)
 
 
-def _genes_in_columns(names: list[str], labels: list[str]) -> bool:
-    """True when a parquet file's column names, not its row labels, are gene identifiers."""
-    from tmescope.genes import detect_id_type
-
-    def share(ids: list[str]) -> float:
-        return 1.0 - detect_id_type(ids[:2000]).fractions.get("unknown", 1.0) if ids else 0.0
-
-    return share(names) >= 0.5 > share(labels)
-
-
-def open_source(path: str | os.PathLike[str]) -> ChunkedSource:
+def open_source(path: str | os.PathLike[str], *, orientation: str = "auto") -> ChunkedSource:
     """Describe an expression file for chunked reading without loading its values.
 
-    Parquet files hold genes in rows and one column per sample, or samples in rows and one column per gene (told
-    apart by which of the two holds gene identifiers), with the row labels in the pandas index or the first
-    column; only the label column is read here. h5ad files and AnnData zarr stores (folders written by ``AnnData.write_zarr``) samples in ``obs``.
+    Parquet files hold genes in rows and one column per sample, or samples in rows and one column per gene, with
+    the row labels in the pandas index or the first column; only the label column is read here. ``orientation``
+    (``"auto"``, ``"genes_x_samples"`` or ``"samples_x_genes"``) is decided as by
+    :func:`tmescope.io.read_expression`: auto-detected genes in rows are read as such, a table that looks
+    transposed is refused until ``orientation="samples_x_genes"`` is declared. h5ad files and AnnData zarr stores (folders written by ``AnnData.write_zarr``) samples in ``obs``.
     For a zarr store only the sample names are read, and the chunk files of ``X`` are checked to exist.
     """
+    from tmescope.io._read import ORIENTATIONS, orient_axes
     from tmescope.io._sniff import read_head, sniff
     from tmescope.io._zarr import check_x_chunks, sniff_store, zarr_obs_names
 
+    if orientation not in ORIENTATIONS:
+        msg = f"orientation must be one of {', '.join(map(repr, ORIENTATIONS))}; received {orientation!r}."
+        raise InputError(msg)
     path = Path(path)
     if path.is_dir() and sniff_store(path).format == "zarr":
         check_x_chunks(path)
@@ -147,15 +143,24 @@ def open_source(path: str | os.PathLike[str]) -> ChunkedSource:
         raise InputError(msg)
     fmt = sniff(path, read_head(path)).format
     if fmt == "parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         schema = pq.read_schema(path)
         meta = schema.pandas_metadata or {}
         index_cols = [c for c in meta.get("index_columns", []) if isinstance(c, str)]
         label = index_cols[0] if index_cols else schema.names[0]
+        kind = schema.field(label).type
+        if not index_cols and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            msg = (
+                f"File '{path}': the first column '{label}' holds numbers, not gene or sample labels. Save the "
+                "table with its labels as the index (DataFrame.to_parquet keeps the index) or as the first column."
+            )
+            raise InputError(msg)
         names = [n for n in schema.names if n != label]
         labels = [str(v) for v in pq.read_table(path, columns=[label]).column(0).to_pylist()]
-        if _genes_in_columns(names, labels):
+        decided, _, _ = orient_axes(labels, names, orientation=orientation, path=path)
+        if decided == "samples_x_genes":
             return ChunkedSource(path, "parquet_rows", tuple(labels), label)
         return ChunkedSource(path, "parquet", tuple(names), label)
     if fmt == "h5ad":
@@ -322,6 +327,7 @@ def run_profile_chunked(
     reference: Any = "default",
     chunk_size: int = 500,
     checkpoint: bool = True,
+    orientation: str = "auto",
     scale: str = "auto",
     seed: int | None = None,
     n_boot: int = 100,
@@ -344,6 +350,8 @@ def run_profile_chunked(
         As in :func:`profile_chunks`.
     checkpoint
         Keep finished chunks in ``outdir/chunks/`` and reuse them.
+    orientation
+        As in :func:`open_source`.
 
     Returns
     -------
@@ -363,12 +371,14 @@ def run_profile_chunked(
             "n_boot": n_boot,
             "k": k,
             "chunk_size": int(chunk_size),
+            "orientation": orientation,
+            "scale": scale,
             "scheduler": "in-process" if client is None else str(getattr(client.scheduler, "address", client)),
         },
         seed=seed,
     )
     with collect(prov):
-        source = open_source(expr_path)
+        source = open_source(expr_path, orientation=orientation)
         prov.add_input(expr_path, role="expression")
         prov.add_resource("versions", running_versions())
         features = profile_chunks(

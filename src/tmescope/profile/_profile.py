@@ -487,6 +487,8 @@ def run_profile(
     title: str | None = None,
     report: bool = True,
     insights: bool = True,
+    orientation: str = "auto",
+    scale: str = "auto",
 ) -> Path:
     """Read an expression file, profile it and write every output into ``outdir``.
 
@@ -510,6 +512,9 @@ def run_profile(
         Write the HTML report.
     insights
         As in :func:`profile`.
+    orientation, scale
+        Passed to :func:`tmescope.io.read_expression`: which axis of a table holds genes, and the declared value
+        scale (``"auto"``: detected, or refused with a hint when unclear).
 
     Returns
     -------
@@ -523,12 +528,19 @@ def run_profile(
     ref_label = reference if isinstance(reference, str | Path) or reference is None else getattr(reference, "name", "")
     prov = Provenance(
         "profile",
-        params={"reference": str(ref_label), "n_boot": n_boot, "k": k, "clinical": str(clinical or "")},
+        params={
+            "reference": str(ref_label),
+            "n_boot": n_boot,
+            "k": k,
+            "clinical": str(clinical or ""),
+            "orientation": orientation,
+            "scale": scale,
+        },
         seed=seed,
     )
     with collect(prov):
         _check_outdir(outdir, [expr_path] + ([Path(clinical)] if clinical else []))
-        adata = read_expression(expr_path)
+        adata = read_expression(expr_path, orientation=orientation, scale=scale)
         prov.add_input(expr_path, role="expression")
         clin = None
         if clinical is not None:
