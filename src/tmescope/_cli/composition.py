@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tmescope._cli._common import handle_errors, scale_option
+from tmescope._cli._common import handle_errors, orientation_option, scale_option
 
 
 def write_composition(
@@ -18,6 +18,7 @@ def write_composition(
     n_boot: int = 200,
     ci: float = 0.95,
     scale: str = "auto",
+    orientation: str = "auto",
     seed: int | None = None,
     n_jobs: int | None = None,
 ) -> list[Path]:
@@ -34,11 +35,18 @@ def write_composition(
     seed = settings.seed if seed is None else int(seed)
     prov = Provenance(
         "composition",
-        params={"method": method, "reference": reference, "n_boot": n_boot, "ci": ci, "scale": scale},
+        params={
+            "method": method,
+            "reference": reference,
+            "n_boot": n_boot,
+            "ci": ci,
+            "scale": scale,
+            "orientation": orientation,
+        },
         seed=seed,
     )
     with collect(prov):
-        adata = read_expression(expr, scale=scale)
+        adata = read_expression(expr, scale=scale, orientation=orientation)
         prov.add_input(expr, role="expression")
         out.mkdir(parents=True, exist_ok=True)
         est = estimate(adata)
@@ -99,16 +107,19 @@ def write_composition(
 @click.option("--n-boot", type=click.IntRange(min=0), default=200, show_default=True, help="Bootstrap replicates.")
 @click.option("--ci", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95, show_default=True)
 @scale_option
+@orientation_option
 @handle_errors
 def composition_command(  # noqa: PLR0917 - click passes every option positionally
-    expr: Path, out: Path, method: str, reference: str, n_boot: int, ci: float, scale: str
+    expr: Path, out: Path, method: str, reference: str, n_boot: int, ci: float, scale: str, orientation: str
 ) -> None:
     """Bulk TME composition of every sample in EXPR: ESTIMATE, MCP-counter abundance and cell fractions.
 
     Writes OUT/composition.h5ad, OUT/features.parquet and .tsv (one row per sample and feature, with
     intervals and flags) and OUT/provenance.json.
     """
-    written = write_composition(expr, out, method=method, reference=reference, n_boot=n_boot, ci=ci, scale=scale)
+    written = write_composition(
+        expr, out, method=method, reference=reference, n_boot=n_boot, ci=ci, scale=scale, orientation=orientation
+    )
     click.echo("Wrote " + ", ".join(str(p) for p in written))
 
 
