@@ -44,3 +44,19 @@ def test_composition_command_refuses_centred_input(tmp_path):
     res = CliRunner().invoke(main, ["composition", str(path), "-o", str(tmp_path / "o"), "--scale", "centered"])
     assert res.exit_code == 2
     assert "Error:" in res.output
+
+
+def test_composition_reads_a_samples_by_genes_table_once_declared(tmp_path):
+    adata, _ = synthetic_mixtures("til10", 4, seed=12)
+    path = tmp_path / "rows.tsv"
+    pd.DataFrame(adata.X, index=adata.obs_names, columns=adata.var_names).to_csv(path, sep="\t", index_label="sample")
+    args = ["--quiet", "composition", str(path), "--n-boot", "0", "--scale", "linear"]
+    res = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "a")])
+    assert res.exit_code == 2
+    assert "looks transposed" in res.output
+    res = CliRunner().invoke(main, [*args, "--orientation", "samples_x_genes", "-o", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    feats = pd.read_csv(tmp_path / "b" / "features.tsv", sep="\t")
+    assert set(feats["sample"]) == set(adata.obs_names)
+    prov = json.loads((tmp_path / "b" / "provenance.json").read_text())
+    assert prov["params"]["orientation"] == "samples_x_genes"

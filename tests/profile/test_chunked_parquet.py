@@ -111,20 +111,3 @@ def test_cli_profile_takes_orientation_and_scale(cohort, tmp_path):
     assert res.exit_code == 0, res.output
     got = read_features(tmp_path / "chunked")
     assert set(got["sample"]) == set(whole["sample"])
-
-
-def test_cli_composition_takes_orientation(cohort, tmp_path):
-    from click.testing import CliRunner
-
-    from tmescope.cli import main
-    from tmescope.io import read_features
-
-    path = tmp_path / "rows.tsv"
-    cohort.iloc[:4].to_csv(path, sep="\t")
-    args = ["--quiet", "composition", str(path), "--n-boot", "0", "--scale", "log2(x+0.001)"]
-    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "a")])
-    assert res.exit_code == 2
-    assert "looks transposed" in res.output
-    res = CliRunner().invoke(main, [*args, "--orientation", "samples_x_genes", "--out", str(tmp_path / "b")])
-    assert res.exit_code == 0, res.output
-    assert set(read_features(tmp_path / "b")["sample"]) == set(cohort.index[:4])
