@@ -36,6 +36,25 @@ def test_autofix_warns_once_and_records(tmp_path: Path):
     assert data["versions"]["numpy"]
 
 
+def _unlog_steps(calls: list[tuple[str, str]]) -> None:
+    for message, key in calls:
+        autofix("scale.unlog", message, once=key)
+
+
+def test_autofix_once_warns_for_the_first_step_and_records_every_step():
+    calls = [(f"{m}: un-logged the input", "log2(x + 1)") for m in ("scores", "deconvolve", "mcp_counter")]
+    calls.append(("other: un-logged another input", "ln(x + 1)"))
+    prov = Provenance("test")
+    with collect(prov), pytest.warns(tmescope.AutoFixWarning) as rec:
+        _unlog_steps(calls)
+    assert [str(w.message) for w in rec] == ["scores: un-logged the input", "other: un-logged another input"]
+    assert [f["message"].split(":")[0] for f in prov.fixes] == ["scores", "deconvolve", "mcp_counter", "other"]
+    # without a provenance record every call warns
+    with pytest.warns(tmescope.AutoFixWarning) as rec:
+        _unlog_steps([("a", "k"), ("b", "k")])
+    assert len(rec) == 2
+
+
 def test_atomic_path_leaves_nothing_on_failure(tmp_path: Path):
     target = tmp_path / "out.tsv"
     with pytest.raises(RuntimeError), atomic_path(target) as tmp:

@@ -56,7 +56,9 @@ def warn(message: str, category: type[Warning] = TmescopeWarning) -> None:
     warnings.warn(message, category, stacklevel=_external_stacklevel())
 
 
-def autofix(step: str, message: str, items: Sequence[Any] = (), *, details: dict[str, Any] | None = None) -> None:
+def autofix(
+    step: str, message: str, items: Sequence[Any] = (), *, details: dict[str, Any] | None = None, once: str = ""
+) -> None:
     """Report a documented automatic fix: one warning with count and first items, plus a provenance entry.
 
     Parameters
@@ -69,12 +71,18 @@ def autofix(step: str, message: str, items: Sequence[Any] = (), *, details: dict
         The affected items (genes, samples, rows); the count and the first five are shown.
     details
         Extra machine-readable information stored in provenance (e.g. a full mapping).
+    once
+        A key for fixes that several steps of one run apply alike (e.g. un-logging the same input for each
+        method): within one provenance record the warning is shown the first time only, while every occurrence
+        is still recorded.
     """
-    from tmescope._provenance import record_fix
+    from tmescope._provenance import current, record_fix
 
     text = f"{message} ({format_items(items)})" if len(items) else message
-    record_fix(
-        {"step": step, "message": text, "n_items": len(items), "items": [str(i) for i in items], **(details or {})}
-    )
+    prov = current()
+    shown = bool(once) and prov is not None and any(f.get("once") == once for f in prov.fixes)
+    entry = {"step": step, "message": text, "n_items": len(items), "items": [str(i) for i in items], **(details or {})}
+    record_fix({**entry, "once": once} if once else entry)
     logger.info(text)
-    warn(text, AutoFixWarning)
+    if not shown:
+        warn(text, AutoFixWarning)

@@ -15,14 +15,17 @@ T = TypeVar("T")
 def progress(iterable: Iterable[T], *, total: int | None = None, desc: str = "") -> Iterator[T]:
     """Iterate with a progress bar on stderr when ``tmescope.settings.progress`` is on.
 
+    A bar appears only for loops of more than one item that run longer than half a second, so quick steps do
+    not flicker on the terminal.
+
     Examples
     --------
     >>> list(progress(range(3), desc="demo"))
     [0, 1, 2]
     """
-    if not settings.progress:
+    if not settings.progress or (total is not None and total <= 1):
         yield from iterable
         return
     from tqdm.auto import tqdm
 
-    yield from tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
+    yield from tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True, delay=0.5)

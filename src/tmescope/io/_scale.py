@@ -513,6 +513,7 @@ def as_scale(adata: AnnData, target: str, *, layer: str | None = None, method: s
             f"(recorded scale {name}(x + {c:g}), {source}), clipped at 0",
             [],
             details=step_info,
+            once=f"scale.unlog {name}(x + {c:g})",
         )
         if target == "linear":
             return linear
