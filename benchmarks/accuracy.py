@@ -252,7 +252,9 @@ def _fmt(x: float) -> str:
     return "–" if not np.isfinite(x) else f"{x:.2f}"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Every configuration on every ground-truth set (takes no options; ``argv`` for a uniform entry point)."""
+    del argv
     from tmescope.bulk import deconvolve
 
     if not REF.is_dir():

@@ -35,6 +35,7 @@ import json
 import math
 import os
 import resource
+import sys
 import tempfile
 import time
 import warnings
@@ -284,7 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--memory", type=int, nargs="*", default=[], help="chunk sizes for a peak-RSS series (1 worker)")
     p.add_argument("--spatial", type=int, nargs=2, metavar=("SLIDES", "CELLS"), help="spatial mode (2 workers)")
     p.add_argument("--spatial-adata", type=int, nargs=2, metavar=("SLIDES", "CELLS"), help="one multi-slide AnnData")
-    args = p.parse_args(argv)
+    args = p.parse_args(argv if argv is not None else [])
     if args.spatial_adata:
         spatial_adata(*args.spatial_adata, n_workers=max(args.workers))
         return
@@ -329,4 +330,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
