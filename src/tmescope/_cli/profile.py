@@ -38,9 +38,9 @@ def _reference_arg(value: str) -> str | None:
     "--chunk-size",
     type=click.IntRange(min=1),
     default=None,
-    help="Profile N samples at a time, each chunk read lazily (parquet genes x samples, h5ad or zarr) and placed "
-    "against the reference; writes features and provenance only (no profile.h5ad or report). Results do not depend "
-    "on N.",
+    help="Profile N samples at a time, each chunk read lazily (parquet, h5ad or zarr) and placed against the "
+    "reference; writes features, provenance and a one-page cohort summary (no profile.h5ad or per-sample pages). "
+    "Results do not depend on N.",
 )
 @click.option(
     "--checkpoint/--no-checkpoint",
@@ -93,8 +93,12 @@ def profile_command(  # noqa: PLR0917 - click passes every option positionally
                 scale=scale,
                 n_boot=n_boot,
                 k=k,
+                report=not no_report,
+                title=title,
             )
-            click.echo(f"Wrote {outdir}/features.parquet, features.tsv, provenance.json")
+            click.echo(
+                f"Wrote {outdir}/features.parquet, features.tsv, provenance.json" + ("" if no_report else ", report/")
+            )
             return
         outdir = run_profile(
             expr,

@@ -333,12 +333,15 @@ def run_profile_chunked(
     n_boot: int = 100,
     k: int = 35,
     insights: bool = True,
+    report: bool = True,
+    title: str | None = None,
 ) -> Path:
-    """Profile a large cohort chunk by chunk; write ``features.parquet``/``.tsv`` and ``provenance.json``.
+    """Profile a large cohort chunk by chunk; write ``features.parquet``/``.tsv``, ``provenance.json`` and a report.
 
     Finished chunks are kept in ``outdir/chunks/`` (with ``checkpoint=True``), so a run that stopped (a crash, a
     lost node, a failed chunk) resumes where it was. The whole-cohort AnnData and the per-sample HTML report are
-    not written in this mode; profile a subset with :func:`tmescope.profile.run_profile` for those.
+    not written in this mode; profile a subset with :func:`tmescope.profile.run_profile` for those. The report is
+    one cohort summary page drawn from the feature table (:func:`tmescope.report.write_summary_report`).
 
     Parameters
     ----------
@@ -352,6 +355,8 @@ def run_profile_chunked(
         Keep finished chunks in ``outdir/chunks/`` and reuse them.
     orientation
         As in :func:`open_source`.
+    report, title
+        Write ``outdir/report/index.html`` (the cohort summary), and its title.
 
     Returns
     -------
@@ -395,4 +400,10 @@ def run_profile_chunked(
         outdir.mkdir(parents=True, exist_ok=True)
         write_features(features, outdir)
     prov.write(outdir)
+    if report:
+        from tmescope.report import write_summary_report
+
+        info = {"reference": ref_label, "chunk size": int(chunk_size), "scheduler": prov.params["scheduler"]}
+        name = Path(expr_path).name
+        write_summary_report(features, outdir / "report", title=title or f"TME profile of {name}", info=info)
     return outdir
