@@ -53,3 +53,10 @@ orientation_option = click.option(
 
 #: ``--scale``: the declared value scale, for files whose scale is not clear from the values.
 scale_option = click.option("--scale", default="auto", show_default=True, help=f"Declared value scale: {SCALES}.")
+
+#: ``--allow-missing``: read NA cells as missing values; bulk runs then leave out genes missing in some sample.
+allow_missing_option = click.option(
+    "--allow-missing",
+    is_flag=True,
+    help="Read NA, #N/A, - and empty cells as missing values (bulk analyses then leave out the genes they affect).",
+)

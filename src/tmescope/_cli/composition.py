@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tmescope._cli._common import handle_errors, orientation_option, scale_option
+from tmescope._cli._common import allow_missing_option, handle_errors, orientation_option, scale_option
 
 
 def write_composition(
@@ -19,6 +19,7 @@ def write_composition(
     ci: float = 0.95,
     scale: str = "auto",
     orientation: str = "auto",
+    allow_missing: bool = False,
     seed: int | None = None,
     n_jobs: int | None = None,
 ) -> list[Path]:
@@ -30,7 +31,14 @@ def write_composition(
     from tmescope._provenance import Provenance, collect
     from tmescope._settings import settings
     from tmescope.bulk import deconvolve, estimate, mcp_counter
-    from tmescope.io import features_from_frame, normalize_features, read_expression, write_features, write_h5ad
+    from tmescope.io import (
+        drop_incomplete_genes,
+        features_from_frame,
+        normalize_features,
+        read_expression,
+        write_features,
+        write_h5ad,
+    )
 
     seed = settings.seed if seed is None else int(seed)
     prov = Provenance(
@@ -42,11 +50,13 @@ def write_composition(
             "ci": ci,
             "scale": scale,
             "orientation": orientation,
+            "allow_missing": allow_missing,
         },
         seed=seed,
     )
     with collect(prov):
-        adata = read_expression(expr, scale=scale, orientation=orientation)
+        adata = read_expression(expr, scale=scale, orientation=orientation, allow_missing=allow_missing)
+        adata = drop_incomplete_genes(adata, method="composition")
         prov.add_input(expr, role="expression")
         out.mkdir(parents=True, exist_ok=True)
         est = estimate(adata)
@@ -108,9 +118,18 @@ def write_composition(
 @click.option("--ci", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95, show_default=True)
 @scale_option
 @orientation_option
+@allow_missing_option
 @handle_errors
 def composition_command(  # noqa: PLR0917 - click passes every option positionally
-    expr: Path, out: Path, method: str, reference: str, n_boot: int, ci: float, scale: str, orientation: str
+    expr: Path,
+    out: Path,
+    method: str,
+    reference: str,
+    n_boot: int,
+    ci: float,
+    scale: str,
+    orientation: str,
+    allow_missing: bool,  # noqa: FBT001 - click passes flags positionally
 ) -> None:
     """Bulk TME composition of every sample in EXPR: ESTIMATE, MCP-counter abundance and cell fractions.
 
@@ -118,7 +137,15 @@ def composition_command(  # noqa: PLR0917 - click passes every option positional
     intervals and flags) and OUT/provenance.json.
     """
     written = write_composition(
-        expr, out, method=method, reference=reference, n_boot=n_boot, ci=ci, scale=scale, orientation=orientation
+        expr,
+        out,
+        method=method,
+        reference=reference,
+        n_boot=n_boot,
+        ci=ci,
+        scale=scale,
+        orientation=orientation,
+        allow_missing=allow_missing,
     )
     click.echo("Wrote " + ", ".join(str(p) for p in written))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tmescope._cli._common import handle_errors, orientation_option, scale_option
+from tmescope._cli._common import allow_missing_option, handle_errors, orientation_option, scale_option
 
 
 def _reference_arg(value: str) -> str | None:
@@ -50,6 +50,7 @@ def _reference_arg(value: str) -> str | None:
 )
 @orientation_option
 @scale_option
+@allow_missing_option
 @handle_errors
 def profile_command(  # noqa: PLR0917 - click passes every option positionally
     expr: Path,
@@ -65,6 +66,7 @@ def profile_command(  # noqa: PLR0917 - click passes every option positionally
     checkpoint: bool,  # noqa: FBT001 - click passes flags positionally
     orientation: str,
     scale: str,
+    allow_missing: bool,  # noqa: FBT001 - click passes flags positionally
 ) -> None:
     """Profile the TME of every sample in EXPR (a file, or an AnnData zarr store) against a reference cohort.
 
@@ -82,6 +84,13 @@ def profile_command(  # noqa: PLR0917 - click passes every option positionally
         if chunk_size is not None:
             if clinical is not None:
                 msg = "--clinical is not used with --chunk-size; profile without --chunk-size to attach clinical data."
+                raise InputError(msg)
+            if allow_missing:
+                msg = (
+                    "--allow-missing is not used with --chunk-size: the genes left out for missing values must be the "
+                    "same for every sample, which needs the whole cohort at once. Fill the missing values, or profile "
+                    "without --chunk-size."
+                )
                 raise InputError(msg)
             outdir = run_profile_chunked(
                 expr,
@@ -111,6 +120,7 @@ def profile_command(  # noqa: PLR0917 - click passes every option positionally
             report=not no_report,
             orientation=orientation,
             scale=scale,
+            allow_missing=allow_missing,
         )
     click.echo(
         f"Wrote {outdir}/profile.h5ad, features.parquet, features.tsv, provenance.json"
@@ -135,6 +145,7 @@ def reference_group() -> None:
 @click.option("--n-boot", type=click.IntRange(min=0), default=100, show_default=True, help="Deconvolution bootstraps.")
 @orientation_option
 @scale_option
+@allow_missing_option
 @handle_errors
 def build_command(  # noqa: PLR0917 - click passes every option positionally
     expr: Path,
@@ -146,6 +157,7 @@ def build_command(  # noqa: PLR0917 - click passes every option positionally
     n_boot: int,
     orientation: str,
     scale: str,
+    allow_missing: bool,  # noqa: FBT001 - click passes flags positionally
 ) -> None:
     """Freeze the cohort in EXPR (score distributions, de novo TME subtypes, composition) into OUT (.parquet)."""
     from tmescope._provenance import Provenance, collect, sha256_file
@@ -153,10 +165,16 @@ def build_command(  # noqa: PLR0917 - click passes every option positionally
     from tmescope.io import read_clinical, read_expression
     from tmescope.profile import build_reference
 
-    params = {"name": name, "n_boot": n_boot, "orientation": orientation, "scale": scale}
+    params = {
+        "name": name,
+        "n_boot": n_boot,
+        "orientation": orientation,
+        "scale": scale,
+        "allow_missing": allow_missing,
+    }
     prov = Provenance("reference build", params=params, seed=settings.seed)
     with collect(prov):
-        adata = read_expression(expr, orientation=orientation, scale=scale)
+        adata = read_expression(expr, orientation=orientation, scale=scale, allow_missing=allow_missing)
         clin = read_clinical(clinical) if clinical is not None else None
         if clin is not None:
             clin = clin.set_index("sample_id", drop=False)

@@ -1,4 +1,4 @@
-"""Command-line commands of the `signatures` topic: ``tmescope signatures list|show|export``."""
+"""Command-line commands of the `signatures` topic: ``tmescope signatures list|show|export|score``."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from tmescope._cli._common import handle_errors
+from tmescope._cli._common import allow_missing_option, handle_errors, orientation_option, scale_option
 from tmescope._errors import InputError
 
 
 @click.group("signatures")
 def signatures_group() -> None:
-    """Browse and export the built-in, cited gene-set library."""
+    """Browse and export the built-in, cited gene-set library, and score gene sets in your samples."""
 
 
 @signatures_group.command("list")
@@ -122,6 +122,72 @@ def export_command(
                 ]
                 tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     click.echo(f"Wrote {len(sets)} gene set(s) to {out} ({fmt}).")
+
+
+@signatures_group.command("score")
+@click.argument("expr", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@click.option("--collection", default=None, help="Score only this collection (e.g. bagaev2021, hallmark).")
+@click.option("--name", "names", multiple=True, help="Score this built-in set (repeat for several).")
+@click.option(
+    "--gmt",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    multiple=True,
+    help="Score the sets of this GMT file (repeatable); alone, only these are scored.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["ssgsea", "singscore", "mean_z"]),
+    default="ssgsea",
+    show_default=True,
+    help="Scoring method.",
+)
+@click.option("--normalize", is_flag=True, help="ssGSEA: divide by the range of all scores (GSVA ssgsea.norm).")
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="Sets with a smaller share of their genes measured are reported as NaN.",
+)
+@orientation_option
+@scale_option
+@allow_missing_option
+@handle_errors
+def score_command(  # noqa: PLR0917 - click passes every option positionally
+    expr: Path,
+    out: Path,
+    collection: str | None,
+    names: tuple[str, ...],
+    gmt: tuple[Path, ...],
+    method: str,
+    normalize: bool,  # noqa: FBT001 - click passes flags positionally
+    min_coverage: float,
+    orientation: str,
+    scale: str,
+    allow_missing: bool,  # noqa: FBT001 - click passes flags positionally
+) -> None:
+    """Score gene sets in every sample of EXPR, whole transcriptome or targeted panel.
+
+    Writes OUT/scores.tsv (samples x sets), OUT/features.parquet and .tsv (tidy, features score.<set>),
+    OUT/coverage.tsv (genes measured per set) and OUT/provenance.json.
+    """
+    from tmescope.scoring import run_scoring
+
+    outdir = run_scoring(
+        expr,
+        out,
+        names=names,
+        collection=collection,
+        gmt=gmt,
+        method=method,
+        normalize=normalize,
+        min_coverage=min_coverage,
+        orientation=orientation,
+        scale=scale,
+        allow_missing=allow_missing,
+    )
+    click.echo(f"Wrote {outdir}/scores.tsv, features.parquet, features.tsv, coverage.tsv, provenance.json")
 
 
 COMMANDS: list[click.Command] = [signatures_group]

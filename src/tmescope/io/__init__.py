@@ -11,7 +11,7 @@ from tmescope.io._features import (
     read_features,
     write_features,
 )
-from tmescope.io._read import read_expression
+from tmescope.io._read import drop_incomplete_genes, read_expression
 from tmescope.io._scale import ScaleReport, as_scale, detect_scale, parse_scale
 from tmescope.io._write import write_h5ad
 
@@ -21,6 +21,7 @@ __all__ = [
     "ScaleReport",
     "as_scale",
     "detect_scale",
+    "drop_incomplete_genes",
     "feature_name",
     "features_from_frame",
     "match_samples",

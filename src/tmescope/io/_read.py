@@ -595,3 +595,44 @@ def _read(
         )
         raise InputError(msg)
     return adata
+
+
+def drop_incomplete_genes(adata: AnnData, *, method: str) -> AnnData:
+    """Leave out genes with a missing value in any sample, as a reported automatic fix (kernel of the bulk runs).
+
+    Missing values are read only when opted in (``read_expression(..., allow_missing=True)``, CLI
+    ``--allow-missing``); rank- and deconvolution-based methods need complete profiles, so a gene missing in
+    some sample is dropped for every sample (the comparison between samples stays fair).
+
+    Returns
+    -------
+    ``adata`` itself when every value is finite, else a copy without the incomplete genes.
+
+    Examples
+    --------
+    >>> import anndata as ad
+    >>> a = ad.AnnData(np.array([[1.0, np.nan, 3], [4, 5, 6]], dtype=np.float32))
+    >>> a.var_names = ["CD8A", "GZMA", "PRF1"]
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     list(drop_incomplete_genes(a, method="demo").var_names)
+    ['CD8A', 'PRF1']
+    """
+    X = adata.X
+    values = X.data if sp.issparse(X) else np.asarray(X)
+    if np.isfinite(values).all():
+        return adata
+    dense = X.toarray() if sp.issparse(X) else np.asarray(X)
+    bad = ~np.isfinite(dense).all(axis=0)
+    if bad.all():
+        msg = f"{method}: every gene has a missing value in some sample; fill the missing values first."
+        raise InputError(msg)
+    genes = [str(g) for g in adata.var_names[bad]]
+    autofix(
+        "genes.drop_missing",
+        f"{method}: left out {len(genes)} gene(s) with a missing value in some sample (read with allow_missing; "
+        "every sample is analysed on the same complete genes)",
+        genes,
+    )
+    return adata[:, ~bad].copy()

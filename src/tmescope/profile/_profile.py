@@ -34,6 +34,8 @@ _SSGSEA = "ssGSEA (GSVA, alpha 0.25), unnormalised"
 _SSGSEA_UNIT = "enrichment score"
 #: Fewest reference genes that must be measured in a sample placed against a reference.
 MIN_REFERENCE_GENE_FRACTION = 0.9
+#: Fewest genes of a whole-transcriptome profile; targeted panels are scored with ``tmescope signatures score``.
+MIN_PROFILE_GENES = 5000
 #: Clinical columns kept beside subtypes in a reference cohort (when present).
 CLINICAL_COLUMNS = ("response", "recist", "os_time", "os_event", "pfs_time", "pfs_event", "timepoint", "treatment")
 
@@ -187,7 +189,7 @@ def profile(
     from anndata import AnnData
 
     from tmescope.bulk import deconvolve, estimate, mcp_counter
-    from tmescope.io import as_scale, features_from_frame, normalize_features
+    from tmescope.io import as_scale, drop_incomplete_genes, features_from_frame, normalize_features
     from tmescope.scoring import score_signatures
     from tmescope.subtype import classify_subtype, immune_phenotype
 
@@ -196,6 +198,14 @@ def profile(
         raise InputTypeError(msg)
     if adata.n_obs == 0:
         msg = "`adata` has 0 samples; nothing to profile."
+        raise InputError(msg)
+    if adata.n_vars < MIN_PROFILE_GENES:
+        msg = (
+            f"A TME profile needs whole-transcriptome data; these data have {adata.n_vars} genes (a targeted panel?), "
+            f"fewer than the {MIN_PROFILE_GENES:,} that deconvolution, ESTIMATE and the subtype signatures rely on. "
+            "Score gene sets on a panel with `tmescope signatures score EXPR -o OUT` (Python: "
+            "tmescope.scoring.score_signatures), which reports each set's gene coverage."
+        )
         raise InputError(msg)
     ref = resolve_reference(reference)
     if ref is None and adata.n_obs < MIN_DE_NOVO_SAMPLES:
@@ -206,7 +216,8 @@ def profile(
         )
         raise InputError(msg)
     seed = settings.seed if seed is None else int(seed)
-    work = adata.copy()
+    work = drop_incomplete_genes(adata, method="profile")
+    work = work.copy() if work is adata else work
     if clinical is not None:
         _attach_clinical(work, clinical)
     parts: list[pd.DataFrame] = []
@@ -489,6 +500,7 @@ def run_profile(
     insights: bool = True,
     orientation: str = "auto",
     scale: str = "auto",
+    allow_missing: bool = False,
 ) -> Path:
     """Read an expression file, profile it and write every output into ``outdir``.
 
@@ -512,9 +524,11 @@ def run_profile(
         Write the HTML report.
     insights
         As in :func:`profile`.
-    orientation, scale
-        Passed to :func:`tmescope.io.read_expression`: which axis of a table holds genes, and the declared value
-        scale (``"auto"``: detected, or refused with a hint when unclear).
+    orientation, scale, allow_missing
+        Passed to :func:`tmescope.io.read_expression`: which axis of a table holds genes, the declared value
+        scale (``"auto"``: detected, or refused with a hint when unclear), and whether NA cells are read as
+        missing values (genes missing in some sample are then left out, see
+        :func:`tmescope.io.drop_incomplete_genes`).
 
     Returns
     -------
@@ -535,12 +549,13 @@ def run_profile(
             "clinical": str(clinical or ""),
             "orientation": orientation,
             "scale": scale,
+            "allow_missing": allow_missing,
         },
         seed=seed,
     )
     with collect(prov):
         _check_outdir(outdir, [expr_path] + ([Path(clinical)] if clinical else []))
-        adata = read_expression(expr_path, orientation=orientation, scale=scale)
+        adata = read_expression(expr_path, orientation=orientation, scale=scale, allow_missing=allow_missing)
         prov.add_input(expr_path, role="expression")
         clin = None
         if clinical is not None:
