@@ -222,7 +222,12 @@ def profile(
         _attach_clinical(work, clinical)
     parts: list[pd.DataFrame] = []
 
-    view = _scoring_view(work, ref)
+    # Gene sets are ranked on the linear (TPM) scale: ranks are those of any log or linear input, and counts are
+    # ranked as TPM, as the reference cohort was (ranking raw counts would favour long genes).
+    lin = as_scale(work, "linear", method="profile")
+    view = _scoring_view(
+        AnnData(lin, obs=pd.DataFrame(index=work.obs_names), var=pd.DataFrame(index=work.var_names)), ref
+    )
     for collection, prefix in COLLECTIONS:
         key = f"scores_{collection}"
         scores = score_signatures(view, sets=collection, method="ssgsea", normalize=False, key_added=key)
@@ -231,7 +236,6 @@ def profile(
         work.uns[cov_key] = view.uns[cov_key]
         flags = _coverage_flags(work, key, scores.columns)
         parts.append(features_from_frame(scores, prefix=prefix, unit=_SSGSEA_UNIT, method=_SSGSEA, flag=flags))
-    lin = as_scale(work, "linear", method="profile")
     formulas = _formula_scores(work, lin)
     work.obsm[_keys.OBSM_IMMUNOTHERAPY_FORMULAS] = formulas
     parts.append(
