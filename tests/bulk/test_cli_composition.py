@@ -59,4 +59,4 @@ def test_composition_reads_a_samples_by_genes_table_once_declared(tmp_path):
     feats = pd.read_csv(tmp_path / "b" / "features.tsv", sep="\t")
     assert set(feats["sample"]) == set(adata.obs_names)
     prov = json.loads((tmp_path / "b" / "provenance.json").read_text())
-    assert prov["params"]["orientation"] == "samples_x_genes"
+    assert prov["params"]["read_options"]["orientation"] == "samples_x_genes"

@@ -102,8 +102,8 @@ def test_cli_profile_takes_orientation_and_scale(cohort, tmp_path):
     whole = read_features(tmp_path / "whole")
     assert whole["sample"].nunique() == 6
     prov = json.loads((tmp_path / "whole" / "provenance.json").read_text())
-    assert prov["params"]["orientation"] == "samples_x_genes"
-    assert prov["params"]["scale"] == "log2(x+0.001)"
+    assert prov["params"]["read_options"]["orientation"] == "samples_x_genes"
+    assert prov["params"]["read_options"]["scale"] == "log2(x+0.001)"
     pq_path = tmp_path / "rows.parquet"
     cohort.iloc[:6].to_parquet(pq_path, row_group_size=2)
     chunked = ["--quiet", "profile", str(pq_path), "--n-boot", "5", *declared, "--chunk-size", "3"]

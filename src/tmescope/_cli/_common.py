@@ -42,21 +42,51 @@ def handle_errors(func: F) -> F:
 #: Value scales a user can declare (``--scale``), as :func:`tmescope.io.read_expression` takes them.
 SCALES = "auto, counts, linear, log2(x+1), log2(x+0.001), ln(x+1), log10(x+1), centered"
 
-#: ``--orientation``: which axis of a table holds genes (ignored for h5ad and zarr, whose obs are samples).
-orientation_option = click.option(
-    "--orientation",
-    type=click.Choice(["auto", "genes_x_samples", "samples_x_genes"]),
-    default="auto",
-    show_default=True,
-    help="Which axis of the table holds genes (h5ad and zarr: obs are samples).",
+#: The options of :func:`tmescope.io.read_expression`, offered by every command that reads an expression file, so
+#: that what the reader's messages suggest ("CLI --scale …") works wherever they are shown.
+_READER_OPTIONS = (
+    click.option(
+        "--orientation",
+        type=click.Choice(["auto", "genes_x_samples", "samples_x_genes"]),
+        default="auto",
+        show_default=True,
+        help="Which axis of the table holds genes (h5ad and zarr: obs are samples).",
+    ),
+    click.option("--scale", default="auto", show_default=True, help=f"Declared value scale: {SCALES}."),
+    click.option(
+        "--id-type",
+        type=click.Choice(["auto", "symbol", "ensembl", "entrez"]),
+        default="auto",
+        show_default=True,
+        help="Gene identifier type.",
+    ),
+    click.option("--sep", default=None, help="Field separator (default: tab or comma, from the header line)."),
+    click.option(
+        "--allow-missing",
+        is_flag=True,
+        help="Read NA, #N/A, - and empty cells as missing values (bulk analyses then leave out the genes they affect).",
+    ),
+    click.option("--clip-negative", is_flag=True, help="Set negative values on a non-negative scale to 0."),
+    click.option("--max-bytes", type=click.IntRange(min=1), default=None, help="Input memory budget in bytes."),
 )
+_READER_PARAMS = ("orientation", "scale", "id_type", "sep", "allow_missing", "clip_negative", "max_bytes")
 
-#: ``--scale``: the declared value scale, for files whose scale is not clear from the values.
-scale_option = click.option("--scale", default="auto", show_default=True, help=f"Declared value scale: {SCALES}.")
 
-#: ``--allow-missing``: read NA cells as missing values; bulk runs then leave out genes missing in some sample.
-allow_missing_option = click.option(
-    "--allow-missing",
-    is_flag=True,
-    help="Read NA, #N/A, - and empty cells as missing values (bulk analyses then leave out the genes they affect).",
-)
+def reader_options(func: F) -> F:
+    """Add the reader's options to a command; they reach it as one ``read_options`` dict of read_expression keywords.
+
+    Defaults are left out of the dict, so that it holds only what the user declared.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = {k: kwargs.pop(k) for k in _READER_PARAMS}
+        given["negatives"] = "clip" if given.pop("clip_negative") else "error"
+        defaults = {"orientation": "auto", "scale": "auto", "id_type": "auto", "sep": None, "allow_missing": False}
+        defaults |= {"negatives": "error", "max_bytes": None}
+        read_options = {k: v for k, v in given.items() if v != defaults[k]}
+        return func(*args, read_options=read_options, **kwargs)
+
+    for option in reversed(_READER_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]

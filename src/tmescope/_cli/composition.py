@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from tmescope._cli._common import allow_missing_option, handle_errors, orientation_option, scale_option
+from tmescope._cli._common import handle_errors, reader_options
 
 
 def write_composition(
@@ -17,13 +18,14 @@ def write_composition(
     reference: str = "til10",
     n_boot: int = 200,
     ci: float = 0.95,
-    scale: str = "auto",
-    orientation: str = "auto",
-    allow_missing: bool = False,
+    read_options: dict[str, Any] | None = None,
     seed: int | None = None,
     n_jobs: int | None = None,
 ) -> list[Path]:
-    """Read EXPR, run ESTIMATE, MCP-counter and the deconvolution, and write the outputs into OUT."""
+    """Read EXPR, run ESTIMATE, MCP-counter and the deconvolution, and write the outputs into OUT.
+
+    ``read_options`` are keywords of :func:`tmescope.io.read_expression` (e.g. ``{"scale": "log2(x+1)"}``).
+    """
     import numpy as np
     import pandas as pd
 
@@ -48,14 +50,12 @@ def write_composition(
             "reference": reference,
             "n_boot": n_boot,
             "ci": ci,
-            "scale": scale,
-            "orientation": orientation,
-            "allow_missing": allow_missing,
+            "read_options": dict(read_options or {}),
         },
         seed=seed,
     )
     with collect(prov):
-        adata = read_expression(expr, scale=scale, orientation=orientation, allow_missing=allow_missing)
+        adata = read_expression(expr, **(read_options or {}))
         adata = drop_incomplete_genes(adata, method="composition")
         prov.add_input(expr, role="expression")
         out.mkdir(parents=True, exist_ok=True)
@@ -116,20 +116,10 @@ def write_composition(
 )
 @click.option("--n-boot", type=click.IntRange(min=0), default=200, show_default=True, help="Bootstrap replicates.")
 @click.option("--ci", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95, show_default=True)
-@scale_option
-@orientation_option
-@allow_missing_option
+@reader_options
 @handle_errors
 def composition_command(  # noqa: PLR0917 - click passes every option positionally
-    expr: Path,
-    out: Path,
-    method: str,
-    reference: str,
-    n_boot: int,
-    ci: float,
-    scale: str,
-    orientation: str,
-    allow_missing: bool,  # noqa: FBT001 - click passes flags positionally
+    expr: Path, out: Path, method: str, reference: str, n_boot: int, ci: float, read_options: dict[str, Any]
 ) -> None:
     """Bulk TME composition of every sample in EXPR: ESTIMATE, MCP-counter abundance and cell fractions.
 
@@ -143,9 +133,7 @@ def composition_command(  # noqa: PLR0917 - click passes every option positional
         reference=reference,
         n_boot=n_boot,
         ci=ci,
-        scale=scale,
-        orientation=orientation,
-        allow_missing=allow_missing,
+        read_options=read_options,
     )
     click.echo("Wrote " + ", ".join(str(p) for p in written))
 

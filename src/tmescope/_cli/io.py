@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
-from tmescope._cli._common import handle_errors, orientation_option, scale_option
+from tmescope._cli._common import handle_errors, reader_options
 from tmescope._provenance import Provenance, atomic_path, collect
 
 
 @click.command("inspect")
 @click.argument("file", type=click.Path(path_type=Path))
-@orientation_option
-@scale_option
-@click.option(
-    "--id-type",
-    type=click.Choice(["auto", "symbol", "ensembl", "entrez"]),
-    default="auto",
-    show_default=True,
-    help="Gene identifier type.",
-)
-@click.option("--sep", default=None, help="Field separator (default: tab or comma, from the header line).")
-@click.option("--allow-missing", is_flag=True, help="Read NA, #N/A, - and empty cells as missing values.")
-@click.option("--clip-negative", is_flag=True, help="Set negative values on a non-negative scale to 0.")
-@click.option("--max-bytes", type=click.IntRange(min=1), default=None, help="Input budget in bytes.")
 @click.option(
     "--out",
     "-o",
@@ -40,19 +28,14 @@ from tmescope._provenance import Provenance, atomic_path, collect
     help="Clinical table to read and match to the expression samples.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@reader_options
 @handle_errors
-def inspect_command(  # noqa: PLR0917 - click passes every option positionally
+def inspect_command(
     file: Path,
-    orientation: str,
-    scale: str,
-    id_type: str,
-    sep: str | None,
-    allow_missing: bool,  # noqa: FBT001 - click passes flags positionally
-    clip_negative: bool,  # noqa: FBT001
-    max_bytes: int | None,
     out: Path | None,
     clinical: Path | None,
-    as_json: bool,  # noqa: FBT001
+    as_json: bool,  # noqa: FBT001 - click passes flags positionally
+    read_options: dict[str, Any],
 ) -> None:
     """Read FILE and print what was detected: orientation, scale, gene identifiers, mapping, and every warning.
 
@@ -61,18 +44,10 @@ def inspect_command(  # noqa: PLR0917 - click passes every option positionally
     from tmescope._settings import settings
     from tmescope.io._inspect import format_summary, inspect_clinical, inspect_expression
 
-    params = {
-        "orientation": orientation,
-        "scale": scale,
-        "id_type": id_type,
-        "sep": sep,
-        "allow_missing": allow_missing,
-        "negatives": "clip" if clip_negative else "error",
-        "max_bytes": max_bytes,
-    }
+    params = dict(read_options)
     prov = Provenance("inspect", params=params, seed=settings.seed)
     with collect(prov):
-        adata, summary = inspect_expression(file, **params)
+        adata, summary = inspect_expression(file, **read_options)
         if clinical is not None:
             summary["clinical"] = inspect_clinical(clinical, adata.obs_names)
     click.echo(json.dumps(summary, indent=2, default=str) if as_json else format_summary(summary))

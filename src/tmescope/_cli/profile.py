@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
-from tmescope._cli._common import allow_missing_option, handle_errors, orientation_option, scale_option
+from tmescope._cli._common import handle_errors, reader_options
 
 
 def _reference_arg(value: str) -> str | None:
@@ -48,9 +49,7 @@ def _reference_arg(value: str) -> str | None:
     show_default=True,
     help="With --chunk-size: keep finished chunks in OUT/chunks/ and resume from them when run again.",
 )
-@orientation_option
-@scale_option
-@allow_missing_option
+@reader_options
 @handle_errors
 def profile_command(  # noqa: PLR0917 - click passes every option positionally
     expr: Path,
@@ -64,9 +63,7 @@ def profile_command(  # noqa: PLR0917 - click passes every option positionally
     scheduler: str | None,
     chunk_size: int | None,
     checkpoint: bool,  # noqa: FBT001 - click passes flags positionally
-    orientation: str,
-    scale: str,
-    allow_missing: bool,  # noqa: FBT001 - click passes flags positionally
+    read_options: dict[str, Any],
 ) -> None:
     """Profile the TME of every sample in EXPR (a file, or an AnnData zarr store) against a reference cohort.
 
@@ -85,21 +82,13 @@ def profile_command(  # noqa: PLR0917 - click passes every option positionally
             if clinical is not None:
                 msg = "--clinical is not used with --chunk-size; profile without --chunk-size to attach clinical data."
                 raise InputError(msg)
-            if allow_missing:
-                msg = (
-                    "--allow-missing is not used with --chunk-size: the genes left out for missing values must be the "
-                    "same for every sample, which needs the whole cohort at once. Fill the missing values, or profile "
-                    "without --chunk-size."
-                )
-                raise InputError(msg)
             outdir = run_profile_chunked(
                 expr,
                 out,
                 reference=_reference_arg(reference),
                 chunk_size=chunk_size,
                 checkpoint=checkpoint,
-                orientation=orientation,
-                scale=scale,
+                read_options=read_options,
                 n_boot=n_boot,
                 k=k,
                 report=not no_report,
@@ -118,9 +107,7 @@ def profile_command(  # noqa: PLR0917 - click passes every option positionally
             k=k,
             title=title,
             report=not no_report,
-            orientation=orientation,
-            scale=scale,
-            allow_missing=allow_missing,
+            read_options=read_options,
         )
     click.echo(
         f"Wrote {outdir}/profile.h5ad, features.parquet, features.tsv, provenance.json"
@@ -143,9 +130,7 @@ def reference_group() -> None:
 @click.option("--tumour-type", default="", help="Tumour type, e.g. 'metastatic melanoma'.")
 @click.option("--description", default="", help="Free text stored with the reference.")
 @click.option("--n-boot", type=click.IntRange(min=0), default=100, show_default=True, help="Deconvolution bootstraps.")
-@orientation_option
-@scale_option
-@allow_missing_option
+@reader_options
 @handle_errors
 def build_command(  # noqa: PLR0917 - click passes every option positionally
     expr: Path,
@@ -155,9 +140,7 @@ def build_command(  # noqa: PLR0917 - click passes every option positionally
     tumour_type: str,
     description: str,
     n_boot: int,
-    orientation: str,
-    scale: str,
-    allow_missing: bool,  # noqa: FBT001 - click passes flags positionally
+    read_options: dict[str, Any],
 ) -> None:
     """Freeze the cohort in EXPR (score distributions, de novo TME subtypes, composition) into OUT (.parquet)."""
     from tmescope._provenance import Provenance, collect, sha256_file
@@ -165,16 +148,10 @@ def build_command(  # noqa: PLR0917 - click passes every option positionally
     from tmescope.io import read_clinical, read_expression
     from tmescope.profile import build_reference
 
-    params = {
-        "name": name,
-        "n_boot": n_boot,
-        "orientation": orientation,
-        "scale": scale,
-        "allow_missing": allow_missing,
-    }
+    params = {"name": name, "n_boot": n_boot, "read_options": read_options}
     prov = Provenance("reference build", params=params, seed=settings.seed)
     with collect(prov):
-        adata = read_expression(expr, orientation=orientation, scale=scale, allow_missing=allow_missing)
+        adata = read_expression(expr, **read_options)
         clin = read_clinical(clinical) if clinical is not None else None
         if clin is not None:
             clin = clin.set_index("sample_id", drop=False)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
-from tmescope._cli._common import allow_missing_option, handle_errors, orientation_option, scale_option
+from tmescope._cli._common import handle_errors, reader_options
 from tmescope._errors import InputError
 
 
@@ -150,9 +151,7 @@ def export_command(
     show_default=True,
     help="Sets with a smaller share of their genes measured are reported as NaN.",
 )
-@orientation_option
-@scale_option
-@allow_missing_option
+@reader_options
 @handle_errors
 def score_command(  # noqa: PLR0917 - click passes every option positionally
     expr: Path,
@@ -163,9 +162,7 @@ def score_command(  # noqa: PLR0917 - click passes every option positionally
     method: str,
     normalize: bool,  # noqa: FBT001 - click passes flags positionally
     min_coverage: float,
-    orientation: str,
-    scale: str,
-    allow_missing: bool,  # noqa: FBT001 - click passes flags positionally
+    read_options: dict[str, Any],
 ) -> None:
     """Score gene sets in every sample of EXPR, whole transcriptome or targeted panel.
 
@@ -183,9 +180,7 @@ def score_command(  # noqa: PLR0917 - click passes every option positionally
         method=method,
         normalize=normalize,
         min_coverage=min_coverage,
-        orientation=orientation,
-        scale=scale,
-        allow_missing=allow_missing,
+        read_options=read_options,
     )
     click.echo(f"Wrote {outdir}/scores.tsv, features.parquet, features.tsv, coverage.tsv, provenance.json")
 

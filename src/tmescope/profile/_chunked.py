@@ -49,8 +49,11 @@ class ChunkedSource:
     samples: tuple[str, ...]
     label_column: str = ""
 
-    def read(self, lo: int, hi: int, *, scale: str = "auto") -> Any:
-        """Samples ``lo:hi`` as :func:`tmescope.io.read_expression` would read them (same checks and gene mapping)."""
+    def read(self, lo: int, hi: int, *, scale: str = "auto", **read_options: Any) -> Any:
+        """Samples ``lo:hi`` as :func:`tmescope.io.read_expression` would read them (same checks and gene mapping).
+
+        ``read_options`` are further keywords of :func:`tmescope.io.read_expression` (e.g. ``negatives="clip"``).
+        """
         from tmescope.io import read_expression
 
         with tempfile.TemporaryDirectory(prefix="tmescope-chunk-") as tmp:
@@ -84,7 +87,7 @@ class ChunkedSource:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    adata = read_expression(part, orientation=orientation, scale=scale)
+                    adata = read_expression(part, orientation=orientation, scale=scale, **read_options)
                 except TmescopeError as exc:
                     # name the user's file and the chunk's samples, not the temporary chunk file
                     where = f"'{self.path}' (samples {self.samples[lo]}..{self.samples[hi - 1]})"
@@ -193,7 +196,12 @@ def _declared_scale(info: dict[str, Any]) -> str:
 
 
 def _profile_chunk(
-    bounds: tuple[int, int], *, source: ChunkedSource, scale: str, options: dict[str, Any]
+    bounds: tuple[int, int],
+    *,
+    source: ChunkedSource,
+    scale: str,
+    options: dict[str, Any],
+    read_options: dict[str, Any],
 ) -> tuple[pd.DataFrame, list[tuple[type[Warning], str]], list[dict[str, Any]]]:
     """Read and profile one chunk; returns its features, the warnings raised and the automatic fixes recorded."""
     from tmescope.profile._profile import profile
@@ -201,7 +209,7 @@ def _profile_chunk(
     prov = Provenance("profile chunk")
     with warnings.catch_warnings(record=True) as caught, collect(prov):
         warnings.simplefilter("always")
-        adata = source.read(*bounds, scale=scale)
+        adata = source.read(*bounds, scale=scale, **read_options)
         result = profile(adata, **options)
     seen: list[tuple[type[Warning], str]] = []
     for w in caught:
@@ -211,6 +219,16 @@ def _profile_chunk(
     return result.features, seen, prov.fixes
 
 
+def _refuse_missing(read_options: dict[str, Any]) -> None:
+    if read_options.get("allow_missing"):
+        msg = (
+            "Missing values (allow_missing, CLI --allow-missing) are not read in chunked profiling: the genes left out "
+            "for missing values must be the same for every sample, which needs the whole cohort at once. Fill the "
+            "missing values, or profile without --chunk-size."
+        )
+        raise InputError(msg)
+
+
 def profile_chunks(
     source: ChunkedSource,
     *,
@@ -218,6 +236,7 @@ def profile_chunks(
     chunk_size: int = 500,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     scale: str = "auto",
+    read_options: dict[str, Any] | None = None,
     seed: int | None = None,
     n_boot: int = 100,
     k: int = 35,
@@ -239,6 +258,9 @@ def profile_chunks(
         Folder for finished chunks; a re-run with the same inputs and options resumes from them.
     scale
         Declared scale of the values, or ``"auto"``: detected once on the first chunk and declared for all.
+    read_options
+        Further keywords of :func:`tmescope.io.read_expression` for every chunk (e.g. ``negatives="clip"``);
+        ``allow_missing`` is refused: the genes left out for missing values must be the same for every sample.
     seed, n_boot, k, insights
         As in :func:`tmescope.profile.profile`.
 
@@ -254,6 +276,12 @@ def profile_chunks(
             "profile without --chunk-size."
         )
         raise InputError(msg)
+    read_options = dict(read_options or {})
+    for name, where in (("orientation", "open_source(path, orientation=...)"), ("scale", "scale=")):
+        if name in read_options:
+            msg = f"Pass {name!r} through {where}, not in read_options."
+            raise InputError(msg)
+    _refuse_missing(read_options)
     seed = settings.seed if seed is None else int(seed)
     if int(chunk_size) < 2:
         msg = f"`chunk_size` must be at least 2 samples; received {chunk_size}."
@@ -267,11 +295,11 @@ def profile_chunks(
         lo, hi = bounds[0]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the first chunk is read again, with its warnings, below
-            first = source.read(lo, min(hi, lo + 50))
+            first = source.read(lo, min(hi, lo + 50), **read_options)
         scale = _declared_scale(first.uns["tmescope_input"])
     options = {"reference": ref, "seed": seed, "n_boot": int(n_boot), "k": int(k), "insights": bool(insights)}
-    func = partial(_profile_chunk, source=source, scale=scale, options=options)
-    key = "profile-" + _fingerprint(source, ref, scale=scale, options=options)
+    func = partial(_profile_chunk, source=source, scale=scale, options=options, read_options=read_options)
+    key = "profile-" + _fingerprint(source, ref, scale=scale, options={**options, "read_options": read_options})
     ids = [f"samples {source.samples[lo]}..{source.samples[hi - 1]}" for lo, hi in bounds]
     parts = map_chunks(func, bounds, ids=ids, key=key, checkpoint_dir=checkpoint_dir, desc="profile chunks")
     issued: set[tuple[type[Warning], str]] = set()
@@ -327,8 +355,7 @@ def run_profile_chunked(
     reference: Any = "default",
     chunk_size: int = 500,
     checkpoint: bool = True,
-    orientation: str = "auto",
-    scale: str = "auto",
+    read_options: dict[str, Any] | None = None,
     seed: int | None = None,
     n_boot: int = 100,
     k: int = 35,
@@ -349,12 +376,13 @@ def run_profile_chunked(
         Parquet (genes in rows, one column per sample) or h5ad expression file, or an AnnData zarr store.
     outdir
         Output folder (created if needed).
-    reference, chunk_size, scale, seed, n_boot, k, insights
+    reference, chunk_size, seed, n_boot, k, insights
         As in :func:`profile_chunks`.
     checkpoint
         Keep finished chunks in ``outdir/chunks/`` and reuse them.
-    orientation
-        As in :func:`open_source`.
+    read_options
+        Keywords of :func:`tmescope.io.read_expression`: ``orientation`` goes to :func:`open_source`, ``scale``
+        and the others to :func:`profile_chunks`.
     report, title
         Write ``outdir/report/index.html`` (the cohort summary), and its title.
 
@@ -376,14 +404,16 @@ def run_profile_chunked(
             "n_boot": n_boot,
             "k": k,
             "chunk_size": int(chunk_size),
-            "orientation": orientation,
-            "scale": scale,
+            "read_options": dict(read_options or {}),
             "scheduler": "in-process" if client is None else str(getattr(client.scheduler, "address", client)),
         },
         seed=seed,
     )
     with collect(prov):
-        source = open_source(expr_path, orientation=orientation)
+        rest = dict(read_options or {})
+        _refuse_missing(rest)
+        source = open_source(expr_path, orientation=rest.pop("orientation", "auto"))
+        scale = rest.pop("scale", "auto")
         prov.add_input(expr_path, role="expression")
         prov.add_resource("versions", running_versions())
         features = profile_chunks(
@@ -392,6 +422,7 @@ def run_profile_chunked(
             chunk_size=chunk_size,
             checkpoint_dir=outdir / "chunks" if checkpoint else None,
             scale=scale,
+            read_options=rest,
             seed=seed,
             n_boot=n_boot,
             k=k,

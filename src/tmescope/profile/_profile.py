@@ -502,9 +502,7 @@ def run_profile(
     title: str | None = None,
     report: bool = True,
     insights: bool = True,
-    orientation: str = "auto",
-    scale: str = "auto",
-    allow_missing: bool = False,
+    read_options: dict[str, Any] | None = None,
 ) -> Path:
     """Read an expression file, profile it and write every output into ``outdir``.
 
@@ -528,11 +526,10 @@ def run_profile(
         Write the HTML report.
     insights
         As in :func:`profile`.
-    orientation, scale, allow_missing
-        Passed to :func:`tmescope.io.read_expression`: which axis of a table holds genes, the declared value
-        scale (``"auto"``: detected, or refused with a hint when unclear), and whether NA cells are read as
-        missing values (genes missing in some sample are then left out, see
-        :func:`tmescope.io.drop_incomplete_genes`).
+    read_options
+        Keywords of :func:`tmescope.io.read_expression` (e.g. ``{"orientation": "samples_x_genes", "scale":
+        "log2(x+1)", "allow_missing": True}``); with ``allow_missing`` genes missing in some sample are left out
+        (:func:`tmescope.io.drop_incomplete_genes`).
 
     Returns
     -------
@@ -551,15 +548,13 @@ def run_profile(
             "n_boot": n_boot,
             "k": k,
             "clinical": str(clinical or ""),
-            "orientation": orientation,
-            "scale": scale,
-            "allow_missing": allow_missing,
+            "read_options": dict(read_options or {}),
         },
         seed=seed,
     )
     with collect(prov):
         _check_outdir(outdir, [expr_path] + ([Path(clinical)] if clinical else []))
-        adata = read_expression(expr_path, orientation=orientation, scale=scale, allow_missing=allow_missing)
+        adata = read_expression(expr_path, **(read_options or {}))
         prov.add_input(expr_path, role="expression")
         clin = None
         if clinical is not None:

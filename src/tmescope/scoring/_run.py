@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from tmescope._errors import InputError
 from tmescope._provenance import Provenance, atomic_path, collect
@@ -32,9 +32,7 @@ def run_scoring(
     method: str = "ssgsea",
     normalize: bool = False,
     min_coverage: float = 0.5,
-    orientation: str = "auto",
-    scale: str = "auto",
-    allow_missing: bool = False,
+    read_options: dict[str, Any] | None = None,
 ) -> Path:
     """Score gene sets in every sample of an expression file; write the wide and tidy tables and provenance.
 
@@ -56,8 +54,9 @@ def run_scoring(
         As in :func:`tmescope.scoring.score_signatures`. Values are scored on the log2(x+1) scale of the linear
         values (counts become TPM first); ranks, and so ssGSEA and singscore, are the same as on the input's own
         log or linear scale.
-    orientation, scale, allow_missing
-        As in :func:`tmescope.io.read_expression` (genes missing in some sample are then left out).
+    read_options
+        Keywords of :func:`tmescope.io.read_expression` (with ``allow_missing``, genes missing in some sample are
+        left out).
 
     Returns
     -------
@@ -77,9 +76,7 @@ def run_scoring(
         "method": method,
         "normalize": normalize,
         "min_coverage": min_coverage,
-        "orientation": orientation,
-        "scale": scale,
-        "allow_missing": allow_missing,
+        "read_options": dict(read_options or {}),
     }
     prov = Provenance("signatures score", params=params)
     with collect(prov):
@@ -92,7 +89,7 @@ def run_scoring(
         if not sets:
             msg = "No gene sets selected; check --collection and --name (see `tmescope signatures list`)."
             raise InputError(msg)
-        adata = read_expression(expr_path, orientation=orientation, scale=scale, allow_missing=allow_missing)
+        adata = read_expression(expr_path, **(read_options or {}))
         prov.add_input(expr_path, role="expression")
         adata = drop_incomplete_genes(adata, method="signatures score")
         adata.layers["log2p1"] = as_scale(adata, "log2p1", method="signatures score")
