@@ -33,3 +33,24 @@ def reference_dir() -> Path:
 def rng() -> np.random.Generator:
     """A seeded generator for test data."""
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def liu_table():
+    """``liu_table(n, genes_in_rows=...)``: the first ``n`` samples of the bundled Liu 2019 cohort as a DataFrame.
+
+    Values are the cohort's log2(TPM + 0.001); samples in rows (index ``sample``) or genes in rows (index ``gene``).
+    """
+    import pandas as pd
+
+    from tmescope.datasets import liu2019_melanoma
+
+    adata, _ = liu2019_melanoma()
+
+    def make(n: int, *, genes_in_rows: bool) -> pd.DataFrame:
+        frame = pd.DataFrame(
+            np.asarray(adata.X[:n]), index=pd.Index(adata.obs_names[:n], name="sample"), columns=adata.var_names
+        )
+        return frame.T.rename_axis(index="gene", columns=None) if genes_in_rows else frame
+
+    return make

@@ -16,13 +16,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def cohort() -> pd.DataFrame:
-    from tmescope.datasets import liu2019_melanoma
-
-    adata, _ = liu2019_melanoma()
-    return pd.DataFrame(
-        np.asarray(adata.X[:12]), index=pd.Index(adata.obs_names[:12], name="sample"), columns=adata.var_names
-    )
+def cohort(liu_table) -> pd.DataFrame:
+    return liu_table(12, genes_in_rows=False)
 
 
 def test_samples_in_rows_equal_genes_in_rows(cohort, tmp_path, monkeypatch):

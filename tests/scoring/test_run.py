@@ -22,13 +22,9 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def cohort() -> pd.DataFrame:
+def cohort(liu_table) -> pd.DataFrame:
     """Ten samples of the bundled Liu 2019 melanoma cohort, log2(TPM + 0.001), genes in rows."""
-    from tmescope.datasets import liu2019_melanoma
-
-    adata, _ = liu2019_melanoma()
-    sub = adata[:10]
-    return pd.DataFrame(np.asarray(sub.X).T, index=pd.Index(sub.var_names, name="gene"), columns=sub.obs_names)
+    return liu_table(10, genes_in_rows=True)
 
 
 def test_scores_equal_score_signatures_on_the_values_as_given(cohort: pd.DataFrame, tmp_path: Path) -> None:
