@@ -146,3 +146,18 @@ def test_cli_spatial_on_a_running_cluster_equals_in_process(client, tmp_path):
     assert res.exit_code == 0, res.output
     pd.testing.assert_frame_equal(read_features(tmp_path / "a"), read_features(tmp_path / "b"))
     assert settings.client is None
+
+
+def test_one_slide_in_tiles_on_the_cluster_equals_the_whole_slide(client):
+    """Co-occurrence of a single slide cut into tiles (with a halo) runs one task per tile, same counts."""
+    from tmescope.spatial import co_occurrence
+
+    a = _slides(n_slides=1, n_cells=6000)
+    co_occurrence(a, interval=[0, 20, 50])
+    whole = a.uns[_keys.UNS_CO_OCCURRENCE]["count"].copy()
+    with distributed.get_task_stream(client) as stream:
+        _on(client, lambda: co_occurrence(a, interval=[0, 20, 50], tile_size=150.0))
+    tasks = [t for t in stream.data if str(t["key"]).startswith("co_occurrence-")]
+    assert len(tasks) == 16  # 600 µm square in 150 µm tiles
+    np.testing.assert_array_equal(a.uns[_keys.UNS_CO_OCCURRENCE]["count"], whole)
+    assert whole.sum() > 0

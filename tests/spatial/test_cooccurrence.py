@@ -49,6 +49,37 @@ def test_slides_are_separate():
         co_occurrence(a, interval=[10, 5])
 
 
+def test_tiles_with_halo_give_the_counts_of_whole_slides(rng):
+    """Tiles plus a halo of the largest distance count every ordered pair exactly once, whatever the tile size."""
+    t = make_cells(3000, n_types=5, n_slides=2, seed=4)
+    # cells exactly on tile edges and at the halo's reach
+    t.loc[:9, ["x", "y"]] = [
+        [0, 0],
+        [60, 0],
+        [60, 60],
+        [120, 60],
+        [90, 90],
+        [150, 30],
+        [30, 150],
+        [60, 30],
+        [0, 60],
+        [45, 60],
+    ]
+    a = read_spatial(t, unit="um")
+    iv = np.array([0.0, 10, 25, 45])
+    co_occurrence(a, interval=iv)
+    whole = a.uns["co_occurrence"]["count"].copy()
+    xy, s = a.obsm["spatial"], a.obs["slide"].to_numpy()
+    codes = a.obs["cell_type"].cat.codes.to_numpy()
+    oracle = sum(_oracle(xy[s == v], codes[s == v], 5, iv) for v in ("s0", "s1"))
+    np.testing.assert_array_equal(whole, oracle)
+    for size in (45.0, 60.0, 137.5):
+        co_occurrence(a, interval=iv, tile_size=size)
+        np.testing.assert_array_equal(a.uns["co_occurrence"]["count"], whole)
+    with pytest.raises(InputError, match="at least the largest distance"):
+        co_occurrence(a, interval=iv, tile_size=30.0)
+
+
 def test_agrees_with_squidpy_on_10k_cells(lung5_table):
     """Every 10th cell of Lung5 (10,015 cells), thresholds 10..200 µm; squidpy 1.8.2 stored output."""
     ref = np.load(GOLDEN / "co_occurrence_every10th.npz")

@@ -37,6 +37,13 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--max-edge", type=float, default=50.0, show_default=True, help="Longest Delaunay edge kept, µm.")
 @click.option("--n-perms", type=int, default=1000, show_default=True, help="Permutations of the enrichment test.")
 @click.option("--n-neighborhoods", type=int, default=10, show_default=True, help="Cellular neighbourhoods.")
+@click.option(
+    "--tile-size",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Count co-occurrence in square tiles of this many µm (with a halo; the same counts), one task per tile "
+    "with --scheduler, so one large slide spreads over the workers.",
+)
 @click.option("--no-report", is_flag=True, help="Do not write the HTML report (OUT/report/).")
 @handle_errors
 def spatial_command(  # noqa: PLR0917 - click passes every option positionally
@@ -57,6 +64,7 @@ def spatial_command(  # noqa: PLR0917 - click passes every option positionally
     max_edge: float,
     n_perms: int,
     n_neighborhoods: int,
+    tile_size: float | None,
     no_report: bool,  # noqa: FBT001 - click passes flags positionally
 ) -> None:
     """Spatial TME of every slide in INPUT (.h5ad with obsm['spatial'], or a CSV/TSV/parquet cell table).
@@ -88,6 +96,7 @@ def spatial_command(  # noqa: PLR0917 - click passes every option positionally
         "max_edge": max_edge,
         "n_perms": n_perms,
         "n_neighborhoods": n_neighborhoods,
+        "tile_size": tile_size,
     }
     prov = Provenance("spatial", params=params, seed=settings.seed)
     with collect(prov):
@@ -112,6 +121,7 @@ def spatial_command(  # noqa: PLR0917 - click passes every option positionally
             max_edge=max_edge,
             n_perms=n_perms,
             n_neighborhoods=n_neighborhoods,
+            tile_size=tile_size,
             seed=settings.seed,
             n_jobs=settings.n_jobs,
         )

@@ -9,9 +9,10 @@ import numpy as np
 
 from tmescope import _keys
 from tmescope._errors import InputError
+from tmescope._execution import map_chunks
 from tmescope._registry import register
 from tmescope._settings import settings
-from tmescope.spatial._input import check_spatial, per_slide, slide_groups
+from tmescope.spatial._input import check_spatial, slide_groups
 from tmescope.spatial._threads import numba_threads
 
 if TYPE_CHECKING:
@@ -33,8 +34,10 @@ def _count_pairs(  # noqa: PLR0917 - numba kernel
     nbx: int,
     nby: int,
     k: int,
+    core: np.ndarray,
 ) -> np.ndarray:
-    # cells are sorted by bucket, so the inner loop reads contiguous memory
+    # cells are sorted by bucket, so the inner loop reads contiguous memory; an ordered pair (i, j) is counted only
+    # when i is a core cell (all cells, unless the cells are a tile plus its halo)
     n = x.shape[0]
     n_bins = thr2.shape[0]
     tmax = thr2[n_bins - 1]
@@ -76,8 +79,10 @@ def _count_pairs(  # noqa: PLR0917 - numba kernel
                         else:
                             lo_r = mid + 1
                     lj = labels[j]
-                    acc[(li * k + lj) * n_bins + lo_r] += 1
-                    acc[(lj * k + li) * n_bins + lo_r] += 1
+                    if core[i]:
+                        acc[(li * k + lj) * n_bins + lo_r] += 1
+                    if core[j]:
+                        acc[(lj * k + li) * n_bins + lo_r] += 1
     total = out.sum(axis=0).reshape((k, k, n_bins))
     for r in range(1, n_bins):
         total[:, :, r] += total[:, :, r - 1]
@@ -91,9 +96,12 @@ def cooccurrence_counts(
     interval: np.ndarray,
     *,
     n_jobs: int = 1,
+    core: np.ndarray | None = None,
 ) -> np.ndarray:
     """Ordered pairs of cells (i != j) of types (a, b) closer than each threshold ``interval[1:]`` (kernel).
 
+    With ``core`` (boolean per cell), only pairs whose first cell is a core cell are counted: the cells of a tile
+    plus a halo of the largest threshold then give exactly the tile's share of the slide's counts.
     Returns an integer array (types x types x thresholds); cumulative over thresholds, as in squidpy.
     """
     thr = np.asarray(interval, dtype=np.float64)[1:]
@@ -114,6 +122,7 @@ def cooccurrence_counts(
     cell_order = np.argsort(bucket_of, kind="stable").astype(np.int64)
     bucket_start = np.searchsorted(bucket_of[cell_order], np.arange(nbx * nby + 1)).astype(np.int64)
     labels = np.ascontiguousarray(codes, dtype=np.int32)
+    is_core = np.ones(n, dtype=np.uint8) if core is None else np.asarray(core, dtype=np.uint8)
     with numba_threads(n_jobs):
         return _count_pairs(
             np.ascontiguousarray(coords[cell_order, 0]),
@@ -125,13 +134,61 @@ def cooccurrence_counts(
             nbx,
             nby,
             k,
+            np.ascontiguousarray(is_core[cell_order]),
         )
 
 
-def _slide_counts(args: tuple[Any, ...]) -> np.ndarray:
-    """Pair counts of one slide (chunk function of :func:`co_occurrence`)."""
-    coords, codes, k, interval, n_jobs = args
-    return cooccurrence_counts(coords, codes, k, interval, n_jobs=n_jobs)
+def tiles(coords: np.ndarray, tile_size: float, halo: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Square tiles of ``tile_size`` µm over the points, each with a halo of ``halo`` µm (at most ``tile_size``).
+
+    Returns, for every tile that holds a point, the positions of its points and of the halo points (within
+    ``halo`` µm of the tile, found among the 8 neighbouring tiles) and the core mask over those positions (kernel).
+
+    Examples
+    --------
+    >>> pts = np.array([[0.0, 0.0], [9.0, 0.0], [11.0, 0.0], [30.0, 0.0]])
+    >>> [(p.tolist(), c.tolist()) for p, c in tiles(pts, 10.0, 2.5)]
+    [([0, 1, 2], [True, True, False]), ([1, 2], [False, True]), ([3], [True])]
+    """
+    if not 0 <= halo <= tile_size:
+        msg = f"A tile's halo ({halo} µm) must not be wider than the tile ({tile_size} µm)."
+        raise InputError(msg)
+    lo = coords.min(axis=0)
+    ij = np.floor((coords - lo) / tile_size).astype(np.int64)
+    width = int(ij[:, 1].max()) + 1 if ij.size else 1
+    key = ij[:, 0] * width + ij[:, 1]
+    order = np.argsort(key, kind="stable")
+    keys, starts = np.unique(key[order], return_index=True)
+    bounds = dict(
+        zip(keys.tolist(), zip(starts.tolist(), [*starts[1:].tolist(), order.size], strict=True), strict=True)
+    )
+    out = []
+    for kk in keys.tolist():
+        ti, tj = divmod(kk, width)
+        near = [
+            order[slice(*bounds[(ti + di) * width + tj + dj])]
+            for di in (-1, 0, 1)
+            for dj in (-1, 0, 1)
+            if 0 <= tj + dj < width and (ti + di) * width + tj + dj in bounds
+        ]
+        cand = np.sort(np.concatenate(near))
+        x0, y0 = lo[0] + ti * tile_size, lo[1] + tj * tile_size
+        c = coords[cand]
+        inside = (
+            (c[:, 0] >= x0 - halo)
+            & (c[:, 0] < x0 + tile_size + halo)
+            & (c[:, 1] >= y0 - halo)
+            & (c[:, 1] < y0 + tile_size + halo)
+        )
+        pos = cand[inside]
+        out.append((pos, key[pos] == kk))
+    return out
+
+
+def _chunk_counts(args: tuple[Any, ...]) -> np.ndarray:
+    """Pair counts of one slide, or of one tile with its halo (chunk function of :func:`co_occurrence`)."""
+    coords, codes, k, interval, n_jobs, core = args
+    return cooccurrence_counts(coords, codes, k, interval, n_jobs=n_jobs, core=core)
 
 
 def cooccurrence_ratio(counts: np.ndarray) -> np.ndarray:
@@ -162,6 +219,7 @@ def co_occurrence(
     cell_type_key: str | None = None,
     interval: np.ndarray | list[float] | None = None,
     n_jobs: int | None = None,
+    tile_size: float | None = None,
     copy: bool = False,
 ) -> ad.AnnData | None:
     """Co-occurrence of cell types within growing distances, pooled over slides (pairs never cross slides).
@@ -181,6 +239,10 @@ def co_occurrence(
         Default 0 to 200 µm in steps of 10 µm. Work grows with the square of the largest distance.
     n_jobs
         Threads; the result never depends on it.
+    tile_size
+        Cut each slide into square tiles of this size (µm, at least the largest distance), each counted with a
+        halo of the largest distance: one chunk per tile instead of per slide, so one large slide spreads over
+        the workers of a cluster. The counts are exactly those of whole slides.
     copy
         Return a changed copy instead of writing into ``adata``.
 
@@ -211,10 +273,29 @@ def co_occurrence(
     k = len(types.categories)
     counts = np.zeros((k, k, iv.size - 1), dtype=np.int64)
     nj = n_jobs or settings.n_jobs
-    groups = [pos for _, pos in slide_groups(adata)]
-    for part in per_slide(
-        _slide_counts, groups, load=lambda pos: (coords[pos], types.codes[pos], k, iv, nj), key="co_occurrence"
-    ):
+    if tile_size is not None and not tile_size >= iv[-1]:
+        msg = f"tile_size must be at least the largest distance ({iv[-1]:g} µm); received {tile_size!r}."
+        raise InputError(msg)
+    chunks: list[tuple[np.ndarray, np.ndarray | None]] = []
+    ids: list[str] = []
+    for slide, pos in slide_groups(adata):
+        if tile_size is None:
+            chunks.append((pos, None))
+            ids.append(f"slide {slide}")
+            continue
+        for t, (sub, core) in enumerate(tiles(coords[pos], float(tile_size), float(iv[-1]))):
+            chunks.append((pos[sub], core))
+            ids.append(f"slide {slide} tile {t + 1}")
+
+    def load(chunk: tuple[np.ndarray, np.ndarray | None]) -> tuple[Any, ...]:
+        pos, core = chunk
+        return coords[pos], types.codes[pos], k, iv, nj, core
+
+    if len(chunks) == 1:
+        parts = [_chunk_counts(load(chunks[0]))]
+    else:
+        parts = map_chunks(_chunk_counts, chunks, ids=ids, load=load, key="co_occurrence")
+    for part in parts:
         counts += part
     adata.uns[_keys.UNS_CO_OCCURRENCE] = {
         "occ": cooccurrence_ratio(counts),
