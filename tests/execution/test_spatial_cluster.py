@@ -137,7 +137,8 @@ def test_cli_spatial_on_a_running_cluster_equals_in_process(client, tmp_path):
     pd.concat(parts).to_csv(table, index=False)
     args = ["spatial", str(table), "--unit", "um", "--tumor-types", "Tumor", "--n-perms", "50", "--no-report"]
     with distributed.get_task_stream(client) as stream:
-        cmd = ["--quiet", "--scheduler", client.scheduler.address, *args, "-o", str(tmp_path / "a")]
+        tiles = ["--cooccurrence-tile-size", "250"]  # the cluster run counts co-occurrence in tiles: same table
+        cmd = ["--quiet", "--scheduler", client.scheduler.address, *args, *tiles, "-o", str(tmp_path / "a")]
         res = CliRunner().invoke(main, cmd)
     assert res.exit_code == 0, res.output
     ran = {str(t["key"]).split("-")[0] for t in stream.data}

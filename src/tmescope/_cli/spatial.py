@@ -38,7 +38,7 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--n-perms", type=int, default=1000, show_default=True, help="Permutations of the enrichment test.")
 @click.option("--n-neighborhoods", type=int, default=10, show_default=True, help="Cellular neighbourhoods.")
 @click.option(
-    "--tile-size",
+    "--cooccurrence-tile-size",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
     help="Count co-occurrence in square tiles of this many µm (with a halo; the same counts), one task per tile "
@@ -64,7 +64,7 @@ def spatial_command(  # noqa: PLR0917 - click passes every option positionally
     max_edge: float,
     n_perms: int,
     n_neighborhoods: int,
-    tile_size: float | None,
+    cooccurrence_tile_size: float | None,
     no_report: bool,  # noqa: FBT001 - click passes flags positionally
 ) -> None:
     """Spatial TME of every slide in INPUT (.h5ad with obsm['spatial'], or a CSV/TSV/parquet cell table).
@@ -96,7 +96,7 @@ def spatial_command(  # noqa: PLR0917 - click passes every option positionally
         "max_edge": max_edge,
         "n_perms": n_perms,
         "n_neighborhoods": n_neighborhoods,
-        "tile_size": tile_size,
+        "cooccurrence_tile_size": cooccurrence_tile_size,
     }
     prov = Provenance("spatial", params=params, seed=settings.seed)
     with collect(prov):
@@ -121,7 +121,7 @@ def spatial_command(  # noqa: PLR0917 - click passes every option positionally
             max_edge=max_edge,
             n_perms=n_perms,
             n_neighborhoods=n_neighborhoods,
-            tile_size=tile_size,
+            cooccurrence_tile_size=cooccurrence_tile_size,
             seed=settings.seed,
             n_jobs=settings.n_jobs,
         )

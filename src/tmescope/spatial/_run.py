@@ -37,7 +37,7 @@ def analyze_spatial(
     interval: Sequence[float] | None = None,
     cn_k: int = 10,
     n_neighborhoods: int = 10,
-    tile_size: float | None = None,
+    cooccurrence_tile_size: float | None = None,
     seed: int = 0,
     n_jobs: int = 1,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -59,8 +59,9 @@ def analyze_spatial(
         Distances (µm) of :func:`co_occurrence`.
     cn_k, n_neighborhoods
         Window size and number of :func:`cellular_neighborhoods`.
-    tile_size
-        Tiles of :func:`co_occurrence` (µm; ``None``: whole slides); the counts do not depend on it.
+    cooccurrence_tile_size
+        ``tile_size`` of :func:`co_occurrence` (µm; ``None``: whole slides); the counts do not depend on it. (The
+        phenotype tiles of :func:`infiltration` are another thing.)
     seed, n_jobs
         Seed of every random step; threads (results never depend on them).
 
@@ -109,7 +110,7 @@ def analyze_spatial(
         adata,
         interval=None if interval is None else np.asarray(interval),
         n_jobs=n_jobs,
-        tile_size=tile_size,
+        tile_size=cooccurrence_tile_size,
     )
     n_cn = min(n_neighborhoods, adata.n_obs)
     step(
