@@ -10,6 +10,7 @@ import numpy as np
 from tmescope import _keys
 from tmescope._errors import InputError
 from tmescope._execution import map_chunks
+from tmescope._logging import warn
 from tmescope._registry import register
 from tmescope._settings import settings
 from tmescope.spatial._input import check_spatial, slide_groups
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 
 #: cells per task of the pair-counting kernel; fixed so that the split never depends on the thread count
 CELL_CHUNK = 4096
+#: more co-occurrence tiles than this draw a warning (the halos multiply the work)
+MAX_TILES = 2000
 DEFAULT_INTERVAL = tuple(float(x) for x in np.linspace(0.0, 200.0, 21))
 
 
@@ -286,6 +289,13 @@ def co_occurrence(
         for t, (sub, core) in enumerate(tiles(coords[pos], float(tile_size), float(iv[-1]))):
             chunks.append((pos[sub], core))
             ids.append(f"slide {slide} tile {t + 1}")
+
+    if tile_size is not None and len(chunks) > MAX_TILES:
+        warn(
+            f"co_occurrence: tile_size={tile_size:g} µm cuts the data into {len(chunks):,} tiles; each tile also counts "
+            "its halo, so small tiles multiply the work. Tiles of at least ten times the largest distance keep the "
+            "halo small."
+        )
 
     def load(chunk: tuple[np.ndarray, np.ndarray | None]) -> tuple[Any, ...]:
         pos, core = chunk
