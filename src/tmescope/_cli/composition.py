@@ -34,6 +34,7 @@ def write_composition(
     from tmescope._settings import settings
     from tmescope.bulk import deconvolve, estimate, mcp_counter
     from tmescope.io import (
+        counts_as_tpm,
         drop_incomplete_genes,
         features_from_frame,
         normalize_features,
@@ -56,7 +57,7 @@ def write_composition(
     )
     with collect(prov):
         adata = read_expression(expr, **(read_options or {}))
-        adata = drop_incomplete_genes(adata, method="composition")
+        adata = counts_as_tpm(drop_incomplete_genes(adata, method="composition"), method="composition")
         prov.add_input(expr, role="expression")
         out.mkdir(parents=True, exist_ok=True)
         est = estimate(adata)

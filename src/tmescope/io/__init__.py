@@ -12,7 +12,7 @@ from tmescope.io._features import (
     write_features,
 )
 from tmescope.io._read import drop_incomplete_genes, read_expression
-from tmescope.io._scale import ScaleReport, as_scale, detect_scale, parse_scale
+from tmescope.io._scale import ScaleReport, as_scale, counts_as_tpm, detect_scale, parse_scale
 from tmescope.io._write import write_h5ad
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "STANDARD_COLUMNS",
     "ScaleReport",
     "as_scale",
+    "counts_as_tpm",
     "detect_scale",
     "drop_incomplete_genes",
     "feature_name",

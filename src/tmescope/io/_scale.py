@@ -569,3 +569,50 @@ def _counts_to_tpm(adata: AnnData, X: np.ndarray, *, method: str) -> np.ndarray:
         },
     )
     return out
+
+
+def counts_as_tpm(adata: AnnData, *, method: str) -> AnnData:
+    """Raw counts converted to TPM once for a whole run; other scales are returned as they are.
+
+    Each bulk method would otherwise convert the counts itself, and genes without a shipped length (whose TPM is
+    undefined) would reach them as NaN. Here they are left out once, as a reported automatic fix, and the result
+    is recorded as linear, so every later step of the run uses the same complete TPM matrix.
+
+    Returns
+    -------
+    ``adata`` itself unless its recorded scale is counts; else a new AnnData (same ``obs``; ``var`` without the
+    genes of unknown length; ``uns["tmescope_input"]`` with ``scale="linear"`` and ``converted_from="counts"``).
+
+    Examples
+    --------
+    >>> import anndata as ad, numpy as np, warnings
+    >>> a = ad.AnnData(np.array([[10.0, 0, 5], [3, 4, 0]]))
+    >>> a.var_names = ["CD8A", "NOT_A_GENE_X", "GZMA"]
+    >>> a.uns["tmescope_input"] = {"scale": "counts", "pseudocount": None, "log_base": None}
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     t = counts_as_tpm(a, method="demo")
+    >>> list(t.var_names), t.uns["tmescope_input"]["scale"], bool(np.allclose(t.X.sum(axis=1), 1e6))
+    (['CD8A', 'GZMA'], 'linear', True)
+    """
+    from anndata import AnnData as _AnnData
+
+    from tmescope._logging import autofix
+
+    info = dict(adata.uns.get(UNS_INPUT, {}))
+    if info.get("scale") != "counts":
+        return adata
+    tpm = as_scale(adata, "linear", method=method)
+    known = np.isfinite(tpm).all(axis=0)
+    if not known.all():
+        autofix(
+            "genes.drop_no_length",
+            f"{method}: left out {int((~known).sum())} gene(s) without a known length (their counts have no TPM)",
+            adata.var_names[~known].tolist(),
+        )
+    kept = tpm[:, known]
+    # TPM of the genes with a length, renormalised to 1e6 over them (as_scale already sums over exactly these)
+    out = _AnnData(kept, obs=adata.obs.copy(), var=adata.var.iloc[np.flatnonzero(known)].copy())
+    out.uns = {k: v for k, v in adata.uns.items() if k != UNS_INPUT}
+    out.uns[UNS_INPUT] = {**info, "scale": "linear", "converted_from": "counts", "pseudocount": None}
+    return out

@@ -189,7 +189,7 @@ def profile(
     from anndata import AnnData
 
     from tmescope.bulk import deconvolve, estimate, mcp_counter
-    from tmescope.io import as_scale, drop_incomplete_genes, features_from_frame, normalize_features
+    from tmescope.io import as_scale, counts_as_tpm, drop_incomplete_genes, features_from_frame, normalize_features
     from tmescope.scoring import score_signatures
     from tmescope.subtype import classify_subtype, immune_phenotype
 
@@ -216,7 +216,7 @@ def profile(
         )
         raise InputError(msg)
     seed = settings.seed if seed is None else int(seed)
-    work = drop_incomplete_genes(adata, method="profile")
+    work = counts_as_tpm(drop_incomplete_genes(adata, method="profile"), method="profile")
     work = work.copy() if work is adata else work
     if clinical is not None:
         _attach_clinical(work, clinical)
@@ -225,9 +225,8 @@ def profile(
     # Gene sets are ranked on the linear (TPM) scale: ranks are those of any log or linear input, and counts are
     # ranked as TPM, as the reference cohort was (ranking raw counts would favour long genes).
     lin = as_scale(work, "linear", method="profile")
-    view = _scoring_view(
-        AnnData(lin, obs=pd.DataFrame(index=work.obs_names), var=pd.DataFrame(index=work.var_names)), ref
-    )
+    ranked = AnnData(lin, obs=pd.DataFrame(index=work.obs_names), var=pd.DataFrame(index=work.var_names))
+    view = _scoring_view(ranked, ref)
     for collection, prefix in COLLECTIONS:
         key = f"scores_{collection}"
         scores = score_signatures(view, sets=collection, method="ssgsea", normalize=False, key_added=key)

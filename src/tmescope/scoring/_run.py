@@ -64,7 +64,14 @@ def run_scoring(
     ``score.<set>``), ``coverage.tsv`` and ``provenance.json``.
     """
     from tmescope import signatures
-    from tmescope.io import as_scale, drop_incomplete_genes, features_from_frame, read_expression, write_features
+    from tmescope.io import (
+        as_scale,
+        counts_as_tpm,
+        drop_incomplete_genes,
+        features_from_frame,
+        read_expression,
+        write_features,
+    )
     from tmescope.scoring import score_signatures
 
     outdir = Path(outdir)
@@ -91,7 +98,7 @@ def run_scoring(
             raise InputError(msg)
         adata = read_expression(expr_path, **(read_options or {}))
         prov.add_input(expr_path, role="expression")
-        adata = drop_incomplete_genes(adata, method="signatures score")
+        adata = counts_as_tpm(drop_incomplete_genes(adata, method="signatures score"), method="signatures score")
         adata.layers["log2p1"] = as_scale(adata, "log2p1", method="signatures score")
         result = score_signatures(
             adata,
