@@ -80,11 +80,14 @@ def reader_options(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import inspect
+
+        from tmescope.io import read_expression
+
         given = {k: kwargs.pop(k) for k in _READER_PARAMS}
         given["negatives"] = "clip" if given.pop("clip_negative") else "error"
-        defaults = {"orientation": "auto", "scale": "auto", "id_type": "auto", "sep": None, "allow_missing": False}
-        defaults |= {"negatives": "error", "max_bytes": None}
-        read_options = {k: v for k, v in given.items() if v != defaults[k]}
+        defaults = inspect.signature(read_expression).parameters
+        read_options = {k: v for k, v in given.items() if v != defaults[k].default}
         return func(*args, read_options=read_options, **kwargs)
 
     for option in reversed(_READER_OPTIONS):

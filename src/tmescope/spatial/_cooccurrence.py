@@ -9,11 +9,10 @@ import numpy as np
 
 from tmescope import _keys
 from tmescope._errors import InputError
-from tmescope._execution import map_chunks
 from tmescope._logging import warn
 from tmescope._registry import register
 from tmescope._settings import settings
-from tmescope.spatial._input import check_spatial, slide_groups
+from tmescope.spatial._input import check_spatial, per_slide, slide_groups
 from tmescope.spatial._threads import numba_threads
 
 if TYPE_CHECKING:
@@ -301,11 +300,7 @@ def co_occurrence(
         pos, core = chunk
         return coords[pos], types.codes[pos], k, iv, nj, core
 
-    if len(chunks) == 1:
-        parts = [_chunk_counts(load(chunks[0]))]
-    else:
-        parts = map_chunks(_chunk_counts, chunks, ids=ids, load=load, key="co_occurrence")
-    for part in parts:
+    for part in per_slide(_chunk_counts, chunks, load=load, key="co_occurrence", ids=ids):
         counts += part
     adata.uns[_keys.UNS_CO_OCCURRENCE] = {
         "occ": cooccurrence_ratio(counts),

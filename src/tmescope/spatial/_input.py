@@ -263,17 +263,24 @@ def slide_groups(adata: ad.AnnData) -> list[tuple[str, np.ndarray]]:
     return [(str(c), order[bounds[i] : bounds[i + 1]]) for i, c in enumerate(cats) if bounds[i + 1] > bounds[i]]
 
 
-def per_slide(func: Callable[[Any], R], groups: list[Any], *, load: Callable[[Any], Any], key: str) -> list[R]:
+def per_slide(
+    func: Callable[[Any], R],
+    groups: list[Any],
+    *,
+    load: Callable[[Any], Any],
+    key: str,
+    ids: list[str] | None = None,
+) -> list[R]:
     """``func(load(group))`` for each slide (its row positions, or any description of it), in slide order.
 
-    With more than one slide, each slide is one chunk of :func:`tmescope._execution.map_chunks` (in this process by
-    default, on ``tmescope.settings.client`` when set); ``load`` runs here and sends only that slide's arrays.
+    With more than one group, each is one chunk of :func:`tmescope._execution.map_chunks` (in this process by
+    default, on ``tmescope.settings.client`` when set); ``load`` runs here and sends only that group's arrays.
+    ``ids`` name the groups in error messages (default ``"slide i of n"``); groups may also be tiles of slides.
     """
     if len(groups) <= 1:
         return [func(load(pos)) for pos in groups]
-    return map_chunks(
-        func, groups, ids=[f"slide {i + 1} of {len(groups)}" for i in range(len(groups))], load=load, key=key
-    )
+    names = ids if ids is not None else [f"slide {i + 1} of {len(groups)}" for i in range(len(groups))]
+    return map_chunks(func, groups, ids=names, load=load, key=key)
 
 
 def check_spatial(adata: ad.AnnData, *, cell_type_key: str | None = None) -> tuple[np.ndarray, pd.Categorical]:
